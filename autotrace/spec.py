@@ -1,0 +1,72 @@
+"""The declarations an instrumentation is made of.
+
+A spec file (one per library, in instrumentations/) builds one `Instrumentation` named
+`SPEC`. It is imported at interpreter startup to learn which modules to watch, so it
+imports nothing but this module at its top: the shared span builders it names in
+`Wrapper(...)` are imported only when the target library is.
+"""
+
+__all__ = ["Instrumentation", "Patch", "Wrapper"]
+
+
+class Wrapper:
+    """A shared span builder, named by path, and the options it is built with.
+
+    `Wrapper("_http.client", describe=...)` becomes
+    `autotrace.instrumentations._http.client(describe=...)` when the patch is applied;
+    that call returns an `Interceptor` (see patching.py).
+    """
+
+    __slots__ = ("builder", "options")
+
+    def __init__(self, builder, **options):
+        self.builder = builder
+        self.options = options
+
+    def build(self, instrumentation_name):
+        from importlib import import_module
+        module_name, _, function = self.builder.rpartition(".")
+        module = import_module("autotrace.instrumentations." + module_name)
+        return getattr(module, function)(instrumentation=instrumentation_name, **self.options)
+
+    def __repr__(self):
+        return "Wrapper(%r)" % self.builder
+
+
+class Patch:
+    """Wrap `attribute` (a dotted path such as "Session.send") inside `module`."""
+
+    __slots__ = ("module", "attribute", "wrapper")
+
+    def __init__(self, module, attribute, wrapper):
+        self.module = module
+        self.attribute = attribute
+        self.wrapper = wrapper
+
+    def __repr__(self):
+        return "Patch(%s:%s)" % (self.module, self.attribute)
+
+
+class Instrumentation:
+    """Everything the core needs to know about one library.
+
+    name          lowercase identifier; env vars (AUTOTRACE_INSTRUMENT_<NAME>), doctor rows
+                  and tests derive from it
+    modules       importing any of these applies the patches
+    distribution  the installed distribution whose version is checked
+    supported     version range such as ">=2.20,<3" (empty: any version)
+    patches       the list of Patch objects, applied and reverted as a whole
+    """
+
+    __slots__ = ("name", "modules", "distribution", "supported", "patches", "description")
+
+    def __init__(self, name, modules, distribution, supported, patches, description=""):
+        self.name = name
+        self.modules = tuple(modules)
+        self.distribution = distribution
+        self.supported = supported
+        self.patches = tuple(patches)
+        self.description = description
+
+    def __repr__(self):
+        return "Instrumentation(%r)" % self.name
