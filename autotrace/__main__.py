@@ -1,0 +1,7 @@
+"""python -m autotrace: the same as the `autotrace` command."""
+
+import sys
+
+from autotrace.cli import main
+
+sys.exit(main())

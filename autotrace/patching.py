@@ -1,0 +1,186 @@
+"""Apply and revert an instrumentation's declared patches, and contain our own errors.
+
+A shared span builder returns an `Interceptor`: three small functions around the
+app's call. The wrapper built here calls them in a fixed order and is the one place
+that decides what happens when *our* code fails:
+
+    state = before(instance, args, kwargs)     # ours: an error here skips tracing
+    result = wrapped(*args, **kwargs)          # the app's: its exception passes through
+    result = after(state, result)              # ours: an error here keeps `result`
+    (on the app's exception) failed(state, exc), then the same exception is re-raised
+
+The first internal error disables that instrumentation (every later call goes
+straight through) and prints one warning. Because the app's call is never inside our
+try blocks, its exception reaches it as the same object, with its own traceback.
+"""
+
+from autotrace.messages import warn
+
+__all__ = ["Interceptor", "apply", "revert", "guard", "switch_for", "is_patched", "raw_attribute", "Applied"]
+
+_MARK = "_self_autotrace_instrumentation"
+
+
+class Interceptor:
+    """What a span builder hands to the core. `after` may return a replacement result
+    (for example a proxy that ends the span when a streamed body is closed)."""
+
+    __slots__ = ("before", "after", "failed", "is_async")
+
+    def __init__(self, before, after, failed, is_async=False):
+        self.before = before
+        self.after = after
+        self.failed = failed
+        self.is_async = is_async
+
+
+class _Switch:
+    """Per-instrumentation on/off state shared by all its wrappers."""
+
+    __slots__ = ("name", "on")
+
+    def __init__(self, name):
+        self.name = name
+        self.on = True
+
+    def trip(self, exc):
+        if self.on:
+            self.on = False
+            warn("instrumentation %r disabled after an internal error (%s: %s); "
+                 "the app continues untraced for this library" % (self.name, type(exc).__name__, exc))
+
+
+_switches = {}   # instrumentation name -> _Switch
+
+
+def switch_for(name):
+    """The on/off state of one instrumentation (created on first use)."""
+    found = _switches.get(name)
+    if found is None:
+        found = _switches[name] = _Switch(name)
+    return found
+
+
+def guard(interceptor, instrumentation):
+    """A `(wrapped, instance, args, kwargs)` function running `interceptor` around the
+    call with our errors contained. Used for patches, and by builders that wrap
+    objects the app receives (proxies for C types that cannot be patched)."""
+    return _make_wrapper(interceptor, switch_for(instrumentation))
+
+
+class Applied:
+    """The record of one applied instrumentation: enough to restore every original."""
+
+    def __init__(self, name):
+        self.name = name
+        self.switch = switch_for(name)
+        self.switch.on = True
+        self.originals = []   # (owner, attribute, original value as found in owner.__dict__)
+
+
+def apply(spec):
+    """Wrap every target of `spec`; return an Applied record. Raises on a missing target
+    after restoring what was already wrapped, so a spec is applied whole or not at all."""
+    import wrapt  # only now: the target library is being imported anyway
+    from importlib import import_module
+
+    applied = Applied(spec.name)
+    try:
+        for patch in spec.patches:
+            owner, attribute = _resolve(import_module(patch.module), patch.attribute)
+            original = raw_attribute(owner, attribute)
+            if is_patched(original):
+                continue   # already ours: patching twice is impossible
+            interceptor = patch.wrapper.build(spec.name)
+            wrapper = guard(interceptor, spec.name)
+            wrapt.wrap_function_wrapper(owner, attribute, wrapper)
+            setattr(raw_attribute(owner, attribute), _MARK, spec.name)
+            applied.originals.append((owner, attribute, original))
+    except Exception:
+        revert(applied)
+        raise
+    return applied
+
+
+def revert(applied):
+    """Put every original back, newest first."""
+    for owner, attribute, original in reversed(applied.originals):
+        setattr(owner, attribute, original)
+    applied.originals.clear()
+    applied.switch.on = False
+
+
+def is_patched(value):
+    """True when `value` (as stored on its owner, see raw_attribute) is our wrapper."""
+    try:
+        return getattr(value, _MARK, None) is not None
+    except Exception:
+        return False
+
+
+def raw_attribute(owner, attribute):
+    """The attribute as stored: on a class, the descriptor itself, not a bound method."""
+    namespace = getattr(owner, "__dict__", None)
+    if namespace is not None and attribute in namespace:
+        return namespace[attribute]
+    return getattr(owner, attribute)
+
+
+def _resolve(module, dotted):
+    owner = module
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        owner = getattr(owner, part)
+    return owner, parts[-1]
+
+
+def _make_wrapper(interceptor, switch):
+    before, after, failed = interceptor.before, interceptor.after, interceptor.failed
+
+    if interceptor.is_async:
+        async def async_wrapper(wrapped, instance, args, kwargs):
+            if not switch.on:
+                return await wrapped(*args, **kwargs)
+            try:
+                state = before(instance, args, kwargs)
+            except Exception as exc:
+                switch.trip(exc)
+                return await wrapped(*args, **kwargs)
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                _contain(failed, state, exc, switch)
+                raise
+            return _finish(after, state, result, switch)
+        return async_wrapper
+
+    def wrapper(wrapped, instance, args, kwargs):
+        if not switch.on:
+            return wrapped(*args, **kwargs)
+        try:
+            state = before(instance, args, kwargs)
+        except Exception as exc:
+            switch.trip(exc)
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _contain(failed, state, exc, switch)
+            raise
+        return _finish(after, state, result, switch)
+    return wrapper
+
+
+def _contain(failed, state, exc, switch):
+    try:
+        failed(state, exc)
+    except Exception as ours:
+        switch.trip(ours)
+
+
+def _finish(after, state, result, switch):
+    try:
+        return after(state, result)
+    except Exception as exc:
+        switch.trip(exc)
+        return result

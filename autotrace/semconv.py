@@ -1,0 +1,30 @@
+"""Attribute names, in one place (OpenTelemetry stable semantic conventions)."""
+
+# HTTP
+HTTP_REQUEST_METHOD = "http.request.method"
+HTTP_REQUEST_METHOD_ORIGINAL = "http.request.method_original"
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+HTTP_ROUTE = "http.route"
+URL_FULL = "url.full"
+URL_PATH = "url.path"
+URL_QUERY = "url.query"
+URL_SCHEME = "url.scheme"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+CLIENT_ADDRESS = "client.address"
+USER_AGENT_ORIGINAL = "user_agent.original"
+NETWORK_PROTOCOL_VERSION = "network.protocol.version"
+ERROR_TYPE = "error.type"
+
+# Databases
+DB_SYSTEM_NAME = "db.system.name"
+DB_NAMESPACE = "db.namespace"
+DB_QUERY_TEXT = "db.query.text"
+DB_OPERATION_NAME = "db.operation.name"
+DB_COLLECTION_NAME = "db.collection.name"
+DB_RESPONSE_STATUS_CODE = "db.response.status_code"
+DB_OPERATION_BATCH_SIZE = "db.operation.batch.size"
+
+# Methods the HTTP conventions know; anything else is reported as _OTHER.
+KNOWN_HTTP_METHODS = frozenset(
+    ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY"))

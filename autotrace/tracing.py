@@ -1,0 +1,126 @@
+"""The OpenTelemetry SDK setup: provider, resource, processors, exporters, exit flush.
+
+Nothing here runs at interpreter startup. `start()` runs the first time the
+OpenTelemetry API is imported (by the app or by one of our span builders) or a tracer
+is asked for, whichever comes first. The provider becomes the global one, so code
+that uses the OpenTelemetry API by hand joins the same traces.
+"""
+
+import atexit
+import threading
+import time
+
+from autotrace.messages import debug, warn
+
+__all__ = ["start", "tracer", "stop", "started"]
+
+_lock = threading.RLock()
+_provider = None
+_processors = []
+_starting = False
+_tracers = {}
+
+
+def started():
+    return _provider is not None
+
+
+def tracer(scope):
+    """The tracer for one instrumentation scope (e.g. "autotrace.instrumentations.requests")."""
+    found = _tracers.get(scope)
+    if found is None:
+        from autotrace import __version__
+        from opentelemetry import trace
+        start()
+        found = _tracers[scope] = trace.get_tracer(scope, __version__)
+    return found
+
+
+def start(settings=None):
+    """Set up the SDK once. Safe to call again, from any thread, or re-entrantly from
+    the import hook that fires while the SDK itself imports the API."""
+    global _provider, _starting
+    if _provider is not None or _starting:
+        return
+    with _lock:
+        if _provider is not None or _starting:
+            return
+        _starting = True
+        try:
+            _provider = _build_provider(settings or _settings())
+        except Exception as exc:
+            warn("tracing could not start (%s: %s); the app runs untraced" % (type(exc).__name__, exc))
+            from opentelemetry.trace import NoOpTracerProvider
+            _provider = NoOpTracerProvider()
+        finally:
+            _starting = False
+
+
+def stop():
+    """Export what is queued, waiting at most AUTOTRACE_SHUTDOWN_TIMEOUT seconds in all.
+
+    Every processor is told to stop at once and they share one deadline, so a hung
+    collector costs the timeout once, not once per exporter."""
+    if not _processors:
+        return
+    settings = _settings()
+    deadline = time.monotonic() + settings.shutdown_timeout
+    for processor in _processors:
+        processor.request_stop()
+    for processor in _processors:
+        left = processor.wait_stopped(deadline)
+        if left:
+            warn("gave up after %.1fs on %d span(s) for the %s exporter (AUTOTRACE_SHUTDOWN_TIMEOUT)"
+                 % (settings.shutdown_timeout, left, processor.label))
+        if processor.dropped:
+            warn("%d span(s) were dropped by the %s exporter (queue full or exporter unavailable)"
+                 % (processor.dropped, processor.label))
+    del _processors[:]
+
+
+def _settings():
+    from autotrace import bootstrap
+    return bootstrap.settings()
+
+
+def _build_provider(settings):
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ParentBased, ALWAYS_ON
+
+    from autotrace.batching import BatchingProcessor
+    from autotrace.exporters import exporter_factories
+    from autotrace.resource import build_resource
+
+    existing = trace.get_tracer_provider()
+    if isinstance(existing, TracerProvider):
+        debug("the app set its own TracerProvider before autotrace; using it as is")
+        return existing
+
+    provider = TracerProvider(resource=build_resource(settings), sampler=ParentBased(ALWAYS_ON),
+                              shutdown_on_exit=False)
+    factories = exporter_factories(settings)
+    for label, factory in factories:
+        processor = BatchingProcessor(label, factory, max_queue=settings.queue_size,
+                                      max_batch=settings.batch_size,
+                                      delay_s=settings.schedule_delay_ms / 1000.0)
+        provider.add_span_processor(processor)
+        _processors.append(processor)
+    trace.set_tracer_provider(provider)
+    atexit.register(stop)
+    debug("tracing started; exporters: %s" % (", ".join(label for label, _ in factories) or "none"))
+    return provider
+
+
+_propagator = None
+
+
+def propagator():
+    """The propagator chosen by OTEL_PROPAGATORS, built on first use."""
+    global _propagator
+    if _propagator is None:
+        from opentelemetry.propagators.composite import CompositePropagator
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+        _propagator = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+    return _propagator
