@@ -1,0 +1,42 @@
+import pytest
+
+from autotrace.distributions import entry_points, installed_version, version_in_range
+
+
+@pytest.mark.parametrize("version,supported,expected", [
+    ("2.31.0", ">=2.20,<3", True),
+    ("2.19.9", ">=2.20,<3", False),
+    ("3.0.0", ">=2.20,<3", False),
+    ("3.0", "<3", False),
+    ("3.2.1rc1", ">=3.1,<4", True),
+    ("1.26.18", ">=1.26,<3", True),
+    ("4.0.0.post1", ">=3.1,<4", False),
+    ("2.0", "==2", True),
+    ("2.0.1", "!=2.0.1", False),
+    ("9.9", "", True),
+])
+def test_version_ranges(version, supported, expected):
+    assert version_in_range(version, supported) is expected
+
+
+def test_installed_version_matches_importlib_metadata():
+    from importlib.metadata import version
+    assert installed_version("opentelemetry-sdk") == version("opentelemetry-sdk")
+    assert installed_version("Opentelemetry_SDK") == version("opentelemetry-sdk")
+    assert installed_version("surely-not-installed-xyz") is None
+
+
+def test_entry_points_finds_our_group(tmp_path, monkeypatch):
+    import sys
+    from autotrace import distributions
+    dist = tmp_path / "thirdparty_tracer-1.0.dist-info"
+    dist.mkdir()
+    (dist / "entry_points.txt").write_text(
+        "[console_scripts]\nx = y:z\n\n[autotrace.instrumentations]\nmylib = thirdparty_tracer.spec:SPEC\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)] + sys.path)
+    distributions.refresh()
+    try:
+        assert ("mylib", "thirdparty_tracer.spec:SPEC") in entry_points()
+        assert installed_version("thirdparty-tracer") == "1.0"
+    finally:
+        distributions.refresh()

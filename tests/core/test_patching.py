@@ -1,0 +1,147 @@
+"""The guard around every patched call: results intact, app exceptions untouched,
+a broken instrumentation disables itself with one warning, apply/revert as a whole."""
+
+import types
+
+import pytest
+
+from autotrace import patching
+from autotrace.spec import Instrumentation, Patch
+
+
+class _Builder:
+    """Stands in for a Wrapper: hands the core a ready Interceptor."""
+
+    def __init__(self, interceptor):
+        self.interceptor = interceptor
+
+    def build(self, name):
+        return self.interceptor
+
+
+def _target_module():
+    module = types.ModuleType("patch_target")
+
+    class Client:
+        def call(self, value):
+            if value == "raise":
+                raise KeyError("app error")
+            return value * 2
+
+    def helper(x):
+        return x + 1
+
+    module.Client = Client
+    module.helper = helper
+    return module
+
+
+@pytest.fixture
+def target(monkeypatch):
+    import sys
+    module = _target_module()
+    monkeypatch.setitem(sys.modules, "patch_target", module)
+    return module
+
+
+def _spec(name, interceptor, attributes=("Client.call", "helper")):
+    return Instrumentation(name=name, modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", a, _Builder(interceptor)) for a in attributes])
+
+
+def recording():
+    calls = []
+    interceptor = patching.Interceptor(
+        before=lambda instance, args, kwargs: calls.append(("before", args)) or "state",
+        after=lambda state, result: calls.append(("after", state, result)) or result,
+        failed=lambda state, exc: calls.append(("failed", state, exc)),
+    )
+    return interceptor, calls
+
+
+def test_wraps_and_reverts_exactly(target):
+    original_call = target.Client.__dict__["call"]
+    original_helper = target.helper
+    interceptor, calls = recording()
+    applied = patching.apply(_spec("t1", interceptor))
+    assert patching.is_patched(target.Client.__dict__["call"])
+    assert patching.is_patched(target.helper)
+    assert target.Client().call(3) == 6 and target.helper(1) == 2
+    assert [c[0] for c in calls] == ["before", "after", "before", "after"]
+    patching.revert(applied)
+    assert target.Client.__dict__["call"] is original_call
+    assert target.helper is original_helper
+
+
+def test_double_apply_does_not_wrap_twice(target):
+    interceptor, calls = recording()
+    first = patching.apply(_spec("t2", interceptor))
+    second = patching.apply(_spec("t2", interceptor))
+    assert second.originals == []
+    target.helper(1)
+    assert len(calls) == 2   # one before, one after: not wrapped twice
+    patching.revert(first)
+    assert not patching.is_patched(target.helper)
+
+
+def test_app_exception_is_the_same_object(target):
+    interceptor, calls = recording()
+    applied = patching.apply(_spec("t3", interceptor))
+    try:
+        with pytest.raises(KeyError) as info:
+            target.Client().call("raise")
+        assert calls[-1][0] == "failed" and calls[-1][2] is info.value
+    finally:
+        patching.revert(applied)
+
+
+@pytest.mark.parametrize("broken", ["before", "after", "failed"])
+def test_our_errors_never_reach_the_app(target, capsys, broken):
+    def boom(*args):
+        raise RuntimeError("builder bug")
+    parts = {"before": lambda i, a, k: "s", "after": lambda s, r: r, "failed": lambda s, e: None}
+    parts[broken] = boom
+    applied = patching.apply(_spec("broken_" + broken, patching.Interceptor(**parts)))
+    try:
+        if broken == "failed":
+            with pytest.raises(KeyError, match="app error"):
+                target.Client().call("raise")
+        else:
+            assert target.Client().call(5) == 10
+        # disabled now: later calls go straight through, and the warning was printed once
+        assert target.Client().call(6) == 12
+        err = capsys.readouterr().err
+        assert err.count("disabled after an internal error") == 1
+        assert "RuntimeError: builder bug" in err
+    finally:
+        patching.revert(applied)
+
+
+def test_missing_target_applies_nothing(target):
+    interceptor, _ = recording()
+    spec = _spec("t4", interceptor, attributes=("helper", "Client.nope"))
+    with pytest.raises(AttributeError):
+        patching.apply(spec)
+    assert not patching.is_patched(target.helper)
+
+
+def test_async_wrapper_awaits_and_reraises(target):
+    import asyncio
+
+    async def fetch(x):
+        if x < 0:
+            raise ValueError(x)
+        return x
+
+    target.fetch = fetch
+    calls = []
+    interceptor = patching.Interceptor(lambda i, a, k: "s", lambda s, r: calls.append(r) or r,
+                                       lambda s, e: calls.append(e), is_async=True)
+    applied = patching.apply(_spec("t5", interceptor, attributes=("fetch",)))
+    try:
+        assert asyncio.run(target.fetch(4)) == 4
+        with pytest.raises(ValueError) as info:
+            asyncio.run(target.fetch(-1))
+        assert calls == [4, info.value]
+    finally:
+        patching.revert(applied)
