@@ -27,7 +27,7 @@ def test_one_client_span_and_the_server_sees_its_traceparent(traced, spans, http
     version, trace_id, span_id, flags = request.headers["traceparent"].split("-")
     assert trace_id == format(span.context.trace_id, "032x")
     assert span_id == format(span.context.span_id, "016x")
-    assert (version, flags) == ("00", "01")
+    assert version == "00" and int(flags, 16) & 0x01   # sampled (the SDK also sets 0x02, random)
 
 
 def test_4xx_and_5xx_are_errors(traced, spans, httpserver):
