@@ -97,7 +97,8 @@ def _take_option(args):
 
 def _with_first(folder, pythonpath):
     """PYTHONPATH with `folder` first and only once (`autotrace run autotrace run` is harmless)."""
-    rest = [p for p in pythonpath.split(os.pathsep) if p and os.path.abspath(p) != folder]
+    rest = [p for p in pythonpath.split(os.pathsep)
+            if p and os.path.abspath(p) != folder and not p.rstrip("/").endswith("/autotrace/sitecustomize")]
     return os.pathsep.join([folder] + rest)
 
 
