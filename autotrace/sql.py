@@ -1,0 +1,242 @@
+"""SQL statement summaries for DB spans: scrubbed text, operation, table, span name.
+
+`summarize(statement, max_length=2048, sanitize=True)` -> `SqlSummary`. It never raises:
+any input (str, bytes, objects, junk) gives a summary, at worst an empty one.
+
+- text: the statement with literals as `?`, comments dropped, whitespace collapsed,
+  and `IN (...)` / multi-row `VALUES (...), (...)` lists of values or placeholders
+  collapsed to `(?)`, so a query groups the same whatever the list length. The
+  collapsed list is written `(?)` whatever placeholder style it used (`%s`, `$1`...).
+  Text longer than max_length is cut and ends with "..." (total <= max_length; below
+  4 characters there is no room for the marker and the text is only cut).
+  A statement that cannot be tokenised (unterminated quote or comment) is replaced
+  by its operation name, or "": never stored raw.
+  With sanitize=False: the statement as written, whitespace collapsed, cut the same.
+- operation: the upper-case leading SQL keyword ("SELECT", "BEGIN"...), for WITH the
+  keyword of the main statement; None when the text does not start with a known one.
+- collection: the one table the statement reads or writes, unquoted ("public.users");
+  None when there is none or several (joins, comma lists, subqueries, several
+  statements). Names of WITH queries are not tables.
+- name: "OPERATION collection", "OPERATION", or "".
+
+Results are cached per (statement, max_length, sanitize) for str and bytes statements
+up to 64 KiB; the cache is a plain dict cleared when it passes 2048 entries (single
+dict operations are atomic in CPython, so no lock is needed).
+"""
+
+import re
+from operator import itemgetter
+
+from autotrace.sql_lexer import Untokenisable, scrub
+
+__all__ = ["summarize", "SqlSummary"]
+
+
+class SqlSummary(tuple):
+    """Immutable (text, operation, collection, name); read it by attribute."""
+
+    __slots__ = ()
+
+    def __new__(cls, text="", operation=None, collection=None, name=""):
+        return tuple.__new__(cls, (text, operation, collection, name))
+
+    text = property(itemgetter(0), doc="Text for db.query.text (scrubbed unless asked not to).")
+    operation = property(itemgetter(1), doc="Upper-case SQL operation, or None.")
+    collection = property(itemgetter(2), doc="The single table the statement targets, or None.")
+    name = property(itemgetter(3), doc="Span name: 'SELECT users', 'SELECT' or ''.")
+
+    def __repr__(self):
+        return "SqlSummary(text=%r, operation=%r, collection=%r, name=%r)" % tuple(self)
+
+
+_EMPTY = SqlSummary()
+_CACHE = {}
+_CACHE_ENTRIES = 2048
+_CACHE_MAX_STATEMENT = 64 * 1024
+_DEFAULT_MAX_LENGTH = 2048
+_MARKER = "..."
+_MAX_COLLECTION = 256
+
+_OPERATIONS = frozenset((
+    "SELECT INSERT UPDATE DELETE MERGE UPSERT REPLACE WITH CREATE DROP ALTER TRUNCATE "
+    "RENAME COMMENT GRANT REVOKE BEGIN START COMMIT ROLLBACK SAVEPOINT RELEASE END ABORT "
+    "PREPARE EXECUTE EXEC DEALLOCATE CALL DO COPY LOAD SET RESET SHOW DESCRIBE DESC "
+    "EXPLAIN ANALYZE ANALYSE VACUUM REINDEX CLUSTER LOCK UNLOCK LISTEN NOTIFY UNLISTEN "
+    "DECLARE FETCH MOVE CLOSE DISCARD CHECKPOINT REFRESH USE VALUES TABLE PRAGMA ATTACH "
+    "DETACH OPTIMIZE HANDLER KILL FLUSH PURGE REPAIR CHECKSUM SECURITY IMPORT"
+).split())
+_MAIN_OPERATIONS = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"))
+# Statements whose first keyword is directly followed by the table they write.
+_TARGET_OPERATIONS = frozenset(("INSERT", "REPLACE", "UPDATE", "DELETE", "COPY", "TRUNCATE"))
+
+# The leading keyword, after blanks, opening parentheses and comments (for raw text).
+_LEADING_WORD = re.compile(r"(?:\s|\(|--[^\n]*|#[^\n]*|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
+
+_PLACEHOLDER = r"(?:\?|%s|%\([^()]*\)s|\$[0-9]+|:[0-9]+|:[^\W\d]\w*|@[^\W\d]\w*)"
+_PLACEHOLDER_ROW = r"\(\s*" + _PLACEHOLDER + r"(?:\s*,\s*" + _PLACEHOLDER + r")*\s*\)"
+_IN_ITEM = r"(?:" + _PLACEHOLDER + "|" + _PLACEHOLDER_ROW + ")"
+_IN_LIST = r"\s*\(\s*" + _IN_ITEM + r"(?:\s*,\s*" + _IN_ITEM + r")*\s*\)"
+_VALUES_ROWS = r"\s*" + _PLACEHOLDER_ROW + r"(?:\s*,\s*" + _PLACEHOLDER_ROW + r")*"
+# One branch per case of the first letter, so the regex engine can skip in C every
+# position that does not hold an I or a V.
+_LIST = re.compile("|".join(
+    "(" + first + r"(?<![\w$]" + first + ")(?i:" + rest + r"))\b" + tail
+    for word, tail in (("IN", _IN_LIST), ("VALUES", _VALUES_ROWS))
+    for first, rest in ((word[0], word[1:]), (word[0].lower(), word[1:]))))
+_COLLAPSED = r"\1\2\3\4 (?)"
+
+_NAME = r"(?:\"[^\"]*(?:\"\"[^\"]*)*\"|`[^`]*(?:``[^`]*)*`|[^\W\d][\w$]*)"
+_NOT_A_NAME = (r"(?!(?i:SELECT|SET|VALUES|WHERE|FROM|INTO|TABLE|DEFAULT|STDIN|STDOUT|"
+               r"OUTFILE|DUMPFILE|ONLY|LATERAL|AS|ON|USING|WITH)\b)")
+_MODIFIERS = r"(?:\s(?i:ONLY|IF|NOT|EXISTS|LATERAL|IGNORE|LOW_PRIORITY|DELAYED|HIGH_PRIORITY|QUICK|TABLE)\b)*"
+_STRUCTURE = re.compile(
+    r"(?P<open>\()\s?(?P<query>(?i:SELECT|WITH|VALUES|TABLE)\b)?"
+    r"|(?P<close>\))"
+    r"|\b(?i:DISTINCT\sFROM)\b"
+    r"|\b(?P<word>(?i:FROM|JOIN|INTO|TABLES?|VIEW|USING|UPDATE|INSERT|REPLACE|DELETE|COPY|"
+    r"TRUNCATE|SELECT|MERGE))\b" + _MODIFIERS
+    + r"(?:\s(?P<name>" + _NOT_A_NAME + _NAME + r"(?:\s?\.\s?" + _NAME + r")*))?"
+    r"(?P<more>(?:\s(?:(?i:AS)\s)?[^\W\d][\w$]*)?\s?,)?")
+_CTE_NAME = re.compile(
+    r"(?:\b(?i:WITH)(?:\s(?i:RECURSIVE))?|,)\s?(" + _NAME + r")\s?(?:\([^()]*\)\s?)?"
+    r"(?i:AS)\s(?:(?i:NOT)\s)?(?:(?i:MATERIALIZED)\s)?\(")
+_NAME_PART = re.compile(_NAME)
+
+
+def summarize(statement, max_length=_DEFAULT_MAX_LENGTH, sanitize=True):
+    """Statement (str, bytes, anything) -> SqlSummary; cached; never raises."""
+    try:
+        kind = type(statement)
+        if kind is str or kind is bytes:
+            key = (statement, max_length, sanitize)
+            found = _CACHE.get(key)
+            if found is not None:
+                return found
+            summary = _summarize(_as_text(statement), max_length, sanitize)
+            if len(statement) <= _CACHE_MAX_STATEMENT:
+                if len(_CACHE) >= _CACHE_ENTRIES:
+                    _CACHE.clear()
+                _CACHE[key] = summary
+            return summary
+        if statement is None:
+            return _EMPTY
+        return _summarize(_as_text(statement), max_length, sanitize)
+    except Exception:
+        return _EMPTY
+
+
+def _as_text(statement):
+    """str for any statement: bytes-like decoded as UTF-8 (bad bytes replaced), else str()."""
+    if isinstance(statement, str):
+        return str(statement)  # a plain str, even from a str subclass
+    if isinstance(statement, (bytes, bytearray, memoryview)):
+        return bytes(statement).decode("utf-8", "replace")
+    return str(statement)
+
+
+def _summarize(text, max_length, sanitize):
+    try:
+        max_length = max(0, int(max_length))
+    except Exception:
+        max_length = _DEFAULT_MAX_LENGTH
+    try:
+        shape = _collapse_lists(" ".join(scrub(text).split()))
+    except Untokenisable:
+        shape = None
+    if shape is None:
+        operation = _leading_operation(text)
+        collection = main = None
+    else:
+        operation = _leading_operation(shape)
+        main, collection = _targets(shape, operation)
+    if operation == "WITH" and main is not None:
+        operation = main
+    if not sanitize:
+        written = " ".join(text.split())
+    elif shape is None:
+        written = operation or ""
+    else:
+        written = shape
+    name = operation or ""
+    if collection and operation:
+        name = operation + " " + collection
+    return SqlSummary(_cut(written, max_length), operation, collection, name)
+
+
+def _cut(text, max_length):
+    """Text no longer than max_length, ending with the marker when it was cut."""
+    if len(text) <= max_length:
+        return text
+    if max_length <= len(_MARKER):
+        return text[:max_length]
+    return text[:max_length - len(_MARKER)] + _MARKER
+
+
+def _collapse_lists(shape):
+    """IN (?, ?, ?) -> IN (?) and VALUES (?, ?), (?, ?) -> VALUES (?)."""
+    if "(" not in shape:
+        return shape
+    return _LIST.sub(_COLLAPSED, shape)
+
+
+def _leading_operation(text):
+    """The upper-case leading keyword when it is a known SQL operation, else None."""
+    match = _LEADING_WORD.match(text)
+    if match is None:
+        return None
+    word = match.group(1).upper()
+    return word if word in _OPERATIONS else None
+
+
+def _targets(shape, operation):
+    """(main operation of a WITH, the single table or None) for scrubbed text."""
+    if operation is None or ";" in shape.rstrip("; "):
+        return None, None
+    nesting = []        # one entry per open parenthesis: True when it holds a query
+    main = None         # first SELECT/INSERT/... outside parentheses
+    tables = set()
+    several = False
+    for match in _STRUCTURE.finditer(shape):
+        if match.group("open"):
+            nesting.append(match.group("query") is not None)
+            continue
+        if match.group("close"):
+            if nesting:
+                nesting.pop()
+            continue
+        word = match.group("word")
+        if word is None or (nesting and not nesting[-1]):
+            continue  # DISTINCT FROM, or FROM inside EXTRACT(...), TRIM(...)...
+        word = word.upper()
+        name = match.group("name")
+        if word in _MAIN_OPERATIONS or word in _TARGET_OPERATIONS:
+            is_main = main is None and not nesting
+            if is_main:
+                main = word
+            if not (is_main and word in _TARGET_OPERATIONS):
+                continue
+        elif word == "USING" and main not in ("DELETE", "MERGE"):
+            continue  # JOIN ... USING (col), CREATE INDEX ... USING btree
+        if name is not None:
+            tables.add(_unquote(name))
+            several = several or match.group("more") is not None
+    if operation == "WITH":
+        tables.difference_update(_unquote(name) for name in _CTE_NAME.findall(shape))
+    if several or len(tables) != 1:
+        return main, None
+    table = tables.pop()
+    return main, (table if len(table) <= _MAX_COLLECTION else None)
+
+
+def _unquote(name):
+    """'"public" . "My Table"' -> 'public.My Table'; plain names come back as they are."""
+    if '"' not in name and "`" not in name and " " not in name:
+        return name
+    parts = []
+    for part in _NAME_PART.findall(name):
+        if part[0] == '"':
+            part = part[1:-1].replace('""', '"')
+        elif part[0] == "`":
+            part = part[1:-1].replace("``", "`")
+        parts.append(part)
+    return ".".join(parts)
