@@ -57,7 +57,10 @@ class BatchingProcessor(SpanProcessor):
 
     def on_end(self, span):
         queue = self._queue
-        if len(queue) >= self._max_queue or self._stopping:
+        if self._stopping:
+            self.dropped += 1   # ended after the exit flush began: counted, reported at exit
+            return
+        if len(queue) >= self._max_queue:
             self.dropped += 1
             warn_once(("queue-full", self.label),
                       "the %s span queue is full (OTEL_BSP_MAX_QUEUE_SIZE=%d); spans are being dropped"
@@ -113,6 +116,10 @@ class BatchingProcessor(SpanProcessor):
         worker.start()
 
     def _run(self):
+        # Nothing this thread does is the app's work: the exporter's HTTP requests and
+        # the store's sqlite3 calls must not be traced (that would feed spans back in).
+        from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, set_value
+        attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
             self._exporter = self._factory()
         except Exception as exc:

@@ -135,11 +135,15 @@ def _resolve(module, dotted):
 
 
 def _make_wrapper(interceptor, switch):
+    # OpenTelemetry's own flag for "do not trace this": set by our exporter threads
+    # (their HTTP and sqlite3 calls must not become spans) and by OpenTelemetry code.
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
+
     before, after, failed = interceptor.before, interceptor.after, interceptor.failed
 
     if interceptor.is_async:
         async def async_wrapper(wrapped, instance, args, kwargs):
-            if not switch.on:
+            if not switch.on or get_value(_SUPPRESS_INSTRUMENTATION_KEY):
                 return await wrapped(*args, **kwargs)
             try:
                 state = before(instance, args, kwargs)
@@ -155,7 +159,7 @@ def _make_wrapper(interceptor, switch):
         return async_wrapper
 
     def wrapper(wrapped, instance, args, kwargs):
-        if not switch.on:
+        if not switch.on or get_value(_SUPPRESS_INSTRUMENTATION_KEY):
             return wrapped(*args, **kwargs)
         try:
             state = before(instance, args, kwargs)

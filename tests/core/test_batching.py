@@ -120,3 +120,29 @@ class FileExporter:
 
     def shutdown(self):
         pass
+
+
+def test_work_done_by_the_exporter_thread_is_not_traced(instrument, spans, tmp_path):
+    """The store writes with sqlite3 and OTLP posts with requests: if those calls were
+    traced, every export would create new spans to export."""
+    import sqlite3
+    instrument("sqlite3")
+
+    class SqliteExporter:
+        def export(self, batch):
+            db = sqlite3.connect(str(tmp_path / "out.db"))
+            db.execute("CREATE TABLE IF NOT EXISTS s (name TEXT)")
+            db.executemany("INSERT INTO s VALUES (?)", [(span.name,) for span in batch])
+            db.commit()
+            return SpanExportResult.SUCCESS
+
+        def shutdown(self):
+            pass
+
+    processor = BatchingProcessor("loop", SqliteExporter, delay_s=0.01)
+    tracer = _provider(processor)
+    tracer.start_span("app-work").end()
+    assert processor.force_flush(5000)
+    assert spans() == []   # the exporter's three sqlite3 calls made no spans
+    rows = sqlite3.connect(str(tmp_path / "out.db")).execute("SELECT name FROM s").fetchall()
+    assert rows == [("app-work",)]
