@@ -47,7 +47,7 @@ def print_traces(path, service=None, errors_only=False, limit=20, out=None, **fi
     for trace in traces:
         name = trace["name"] if trace["complete"] else f"{trace['name']} (incomplete)"
         lines.append((format_time(trace["start_ns"]), trace["trace_id"][:SHORT_ID],
-                      _clip(trace["service"], 24), _clip(name, 48),
+                      _clip(_one_line(trace["service"]), 24), _clip(_one_line(name), 48),
                       format_duration(trace["duration_ns"]), str(trace["span_count"]),
                       str(trace["error_count"]) if trace["error_count"] else "-"))
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
@@ -86,10 +86,12 @@ def print_trace(path, trace_id, out=None, width=None):
                _plural(len(services), "service")]
     if errors:
         summary.append(_plural(errors, "error"))
+    if not any(span["parent_span_id"] is None for span in spans):
+        summary.append("incomplete: the root span has not arrived")
     write("  ·  ".join(summary))
     write("")
 
-    labels = [row.prefix + row.span["name"] for row in rows]
+    labels = [row.prefix + _one_line(row.span["name"]) for row in rows]
     label_width = min(max(len(label) for label in labels), max(16, width * 2 // 5))
     service_width = min(max(len(span["service_name"]) for span in spans), 20)
     duration_width = 9
@@ -98,11 +100,11 @@ def print_trace(path, trace_id, out=None, width=None):
         span = row.span
         bar = _bar(span["start_ns"], span["end_ns"], axis_start, axis_end, bar_width)
         line = (f"{_clip(label, label_width).ljust(label_width)}  "
-                f"{_clip(span['service_name'], service_width).ljust(service_width)}  "
+                f"{_clip(_one_line(span['service_name']), service_width).ljust(service_width)}  "
                 f"{format_duration(span['duration_ns']).rjust(duration_width)}  {bar}")
         notes = []
         if span["status_code"] == "ERROR":
-            notes.append(f"{ERROR_MARK} {_clip(_error_text(span), 60)}".rstrip())
+            notes.append(f"{ERROR_MARK} {_clip(_one_line(_error_text(span)), 60)}".rstrip())
         if row.orphan:
             parent = span.get("parent_span_id")
             notes.append(f"{ORPHAN_MARK} parent {parent} not in trace" if parent
@@ -139,8 +141,13 @@ def _error_text(span):
 
 
 def _clip(text, width):
-    text = " ".join(str(text).split())  # no newlines or tabs inside a table cell
+    text = str(text)
     return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def _one_line(text):
+    """Span names and messages come from apps: no newlines or tabs inside a row."""
+    return " ".join(str(text).split())
 
 
 def _plural(count, word):
