@@ -1,0 +1,52 @@
+"""Keeping the store under its size limit by forgetting the oldest traces.
+
+Size is judged from live pages (page_count - freelist_count), not the file size: the
+file only shrinks when freed pages are handed back by `incremental_vacuum`, so the
+file size alone would make us delete again and again without effect.
+
+Deleting rows from indexes keyed by random trace ids frees few whole pages (it leaves
+room inside pages instead, which later inserts reuse), so one round of deletion may
+not reach the target. A few rounds are allowed, never an unbounded loop that could
+empty the store chasing pages that will not come back.
+"""
+
+import math
+
+TARGET_RATIO = 0.9
+MAX_ROUNDS = 3
+
+_TABLES_BY_TRACE = ("spans", "trace_services", "span_attributes", "traces")
+
+
+def live_bytes(conn):
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    return (pages - free) * page_size
+
+
+def prune(conn, max_bytes):
+    """Delete the oldest traces until live data is under ~90% of `max_bytes`.
+
+    Runs inside the caller's write transaction. Returns how many traces were deleted.
+    Freed pages are returned to the file system (auto_vacuum=INCREMENTAL), so the
+    file shrinks once the WAL is checkpointed.
+    """
+    target = max_bytes * TARGET_RATIO
+    deleted = 0
+    for _ in range(MAX_ROUNDS):
+        used = live_bytes(conn)
+        if used <= target:
+            break
+        total = conn.execute("SELECT count(*) FROM traces").fetchone()[0]
+        if total == 0:
+            break
+        share = (used - target) / used
+        count = max(1, math.ceil(total * share))
+        doomed = [(row[0],) for row in conn.execute(
+            "SELECT trace_id FROM traces ORDER BY start_ns LIMIT ?", (count,))]
+        for table in _TABLES_BY_TRACE:
+            conn.executemany(f"DELETE FROM {table} WHERE trace_id = ?", doomed)
+        deleted += len(doomed)
+    conn.execute("PRAGMA incremental_vacuum").fetchall()
+    return deleted

@@ -1,0 +1,331 @@
+"""Reading the local store: trace lists, one trace, and per-service figures.
+
+Every function takes the store path and returns plain dicts and lists, ready for the
+terminal or JSON. Readers open the file read-only and never block writers (WAL).
+A store that does not exist yet reads as empty; a file that is not a store, or is
+from a newer autotrace, raises StoreError with a message fit to show a user.
+"""
+
+import json
+import math
+import os
+import sqlite3
+import urllib.parse
+from contextlib import closing
+
+from . import schema
+from .rows import search_text
+
+__all__ = [
+    "StoreError", "AmbiguousTraceId", "list_traces", "get_trace", "services",
+    "service_map", "operations", "explain_list_traces", "parse_attribute_filters",
+]
+
+MIN_PREFIX = 8
+_HEX = frozenset("0123456789abcdef")
+_JSON_COLUMNS = ("attributes", "events", "links", "resource")
+
+
+class StoreError(Exception):
+    """The store cannot be read; the message says why in plain words."""
+
+
+class AmbiguousTraceId(StoreError):
+    """A trace id prefix matches more than one trace."""
+
+
+# -- opening ---------------------------------------------------------------------
+
+def _open(path):
+    """A read-only connection, or None if there is no store (or no tables) yet."""
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if not os.path.isfile(path):
+        return None
+    uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=2.0)
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot open the trace store {path}: {error}") from None
+    try:
+        version = schema.read_version(conn)
+        schema.check_version(version)
+    except schema.SchemaTooNew as error:
+        conn.close()
+        raise StoreError(str(error)) from None
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise StoreError(f"{path} is not an autotrace trace store ({error})") from None
+    if version == 0:
+        conn.close()
+        return None  # created, but no app has written to it yet
+    if version < schema.SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(
+            f"the trace store {path} uses an older layout (version {version}); it is "
+            "upgraded the next time an app traced by autotrace writes to it")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def _read(path, work, empty):
+    """Run `work(conn)` on a read-only connection; `empty` if there is no store."""
+    conn = _open(path)
+    if conn is None:
+        return empty
+    with closing(conn):
+        try:
+            return work(conn)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot read the trace store {path}: {error}") from None
+
+
+# -- trace list ------------------------------------------------------------------
+
+def list_traces(path, service=None, errors_only=False, limit=20, operation=None,
+                min_duration_ns=None, max_duration_ns=None, since_ns=None, until_ns=None,
+                attributes=None):
+    """Trace summaries, newest first, matching every filter given.
+
+    service: a service that took part anywhere in the trace.
+    operation: the root span's name (the earliest span's name while the root is missing).
+    min/max_duration_ns, since_ns/until_ns: bounds on the trace's duration and start.
+    attributes: {key: value}, ["key=value", ...] or [(key, value)]; every pair must be
+      found on some span (or resource) of the trace. Values compare as text, so
+      200, "200" and True/"true" all work.
+    """
+    sql, params = _list_sql(service, errors_only, limit, operation, min_duration_ns,
+                            max_duration_ns, since_ns, until_ns, attributes)
+    return _read(path, lambda conn: [_trace_dict(row) for row in conn.execute(sql, params)], [])
+
+
+def explain_list_traces(path, **filters):
+    """EXPLAIN QUERY PLAN lines for list_traces(path, **filters) (for tests and tuning)."""
+    sql, params = _list_sql(**{**_LIST_DEFAULTS, **filters})
+    return _read(path, lambda conn: [row["detail"] for row in
+                                     conn.execute("EXPLAIN QUERY PLAN " + sql, params)], [])
+
+
+_LIST_DEFAULTS = dict(service=None, errors_only=False, limit=20, operation=None,
+                      min_duration_ns=None, max_duration_ns=None, since_ns=None,
+                      until_ns=None, attributes=None)
+
+
+def _list_sql(service, errors_only, limit, operation, min_duration_ns, max_duration_ns,
+              since_ns, until_ns, attributes):
+    where, params = [], []
+    if service:
+        where.append("trace_id IN (SELECT trace_id FROM trace_services WHERE service_name = ?)")
+        params.append(service)
+    if errors_only:
+        where.append("error_count > 0")
+    if operation:
+        where.append("coalesce(root_name, first_name) = ?")
+        params.append(operation)
+    for column, op, value in (("duration_ns", ">=", min_duration_ns),
+                              ("duration_ns", "<=", max_duration_ns),
+                              ("start_ns", ">=", since_ns),
+                              ("start_ns", "<=", until_ns)):
+        if value is not None:
+            where.append(f"{column} {op} ?")
+            params.append(int(value))
+    for key, value in parse_attribute_filters(attributes):
+        where.append("trace_id IN (SELECT trace_id FROM span_attributes WHERE key = ? AND value = ?)")
+        params.extend((key, value))
+    sql = "SELECT * FROM traces"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY start_ns DESC LIMIT ?"
+    params.append(max(0, int(limit)))
+    return sql, params
+
+
+def parse_attribute_filters(attributes):
+    """[(key, text value)] from a dict, "key=value" strings, or (key, value) pairs."""
+    if not attributes:
+        return []
+    items = attributes.items() if hasattr(attributes, "items") else attributes
+    pairs = []
+    for item in items:
+        if isinstance(item, str):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"attribute filter {item!r} is not key=value")
+        else:
+            key, value = item
+        text = value if isinstance(value, str) else search_text(value)
+        pairs.append((key.strip(), "" if text is None else text.strip()))
+    return pairs
+
+
+def _trace_dict(row):
+    trace = dict(row)
+    trace["services"] = json.loads(trace["services"] or "[]")
+    trace["complete"] = trace["root_span_id"] is not None
+    # What to call the trace: its root, or the earliest span seen while it has none.
+    trace["service"] = trace["root_service"] if trace["complete"] else trace["first_service"]
+    trace["name"] = trace["root_name"] if trace["complete"] else trace["first_name"]
+    return trace
+
+
+# -- one trace -------------------------------------------------------------------
+
+def get_trace(path, trace_id):
+    """The spans of one trace as dicts (JSON columns decoded), ordered by start time.
+
+    `trace_id` may be the full 32 hex digits or a unique prefix of at least 8.
+    Returns [] if there is no such trace; raises AmbiguousTraceId for a prefix that
+    matches several, and ValueError for something that is not a trace id.
+    """
+    wanted = normalize_trace_id(trace_id)
+
+    def work(conn):
+        full = _resolve(conn, wanted)
+        if full is None:
+            return []
+        rows = conn.execute("SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id",
+                            (full,))
+        return [_span_dict(row) for row in rows]
+
+    return _read(path, work, [])
+
+
+def normalize_trace_id(text):
+    value = str(text).strip().lower()
+    if value.startswith("0x"):
+        value = value[2:]
+    if not MIN_PREFIX <= len(value) <= 32 or not set(value) <= _HEX:
+        raise ValueError(f"{text!r} is not a trace id (32 hex digits, or a prefix of at "
+                         f"least {MIN_PREFIX})")
+    return value
+
+
+def _resolve(conn, wanted):
+    if len(wanted) == 32:
+        row = conn.execute("SELECT trace_id FROM traces WHERE trace_id = ?", (wanted,)).fetchone()
+        return row[0] if row else None
+    # A range on the primary key: every id with this prefix sorts between the two.
+    matches = [row[0] for row in conn.execute(
+        "SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 2",
+        (wanted, wanted + "g"))]
+    if len(matches) > 1:
+        raise AmbiguousTraceId(f"trace id prefix {wanted} matches several traces; "
+                               "give more digits")
+    return matches[0] if matches else None
+
+
+def _span_dict(row):
+    span = dict(row)
+    for column in _JSON_COLUMNS:
+        try:
+            span[column] = json.loads(span[column])
+        except (TypeError, ValueError):
+            pass  # leave the text as it is rather than lose it
+    return span
+
+
+# -- services --------------------------------------------------------------------
+
+def services(path, since_ns=None, until_ns=None):
+    """Per service: span and error counts, error rate, and latency percentiles.
+
+    Latency is measured on the service's entry spans, the ones that start its work:
+    spans whose parent is missing or belongs to another service (a SERVER span, a
+    consumer, a root), so a call counts once, not once per internal step.
+    """
+    window, params = _window("c", since_ns, until_ns)
+
+    def work(conn):
+        result = []
+        counts = conn.execute(
+            f"SELECT c.service_name AS name, count(*) AS span_count, "
+            f"sum(c.status_code = 'ERROR') AS error_count, "
+            f"count(DISTINCT c.trace_id) AS trace_count "
+            f"FROM spans c WHERE 1 {window} GROUP BY c.service_name ORDER BY c.service_name",
+            params).fetchall()
+        for row in counts:
+            entries = conn.execute(
+                f"SELECT c.duration_ns, c.status_code = 'ERROR' FROM spans c "
+                f"LEFT JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
+                f"WHERE c.service_name = ? {window} "
+                f"AND (p.span_id IS NULL OR p.service_name != c.service_name)",
+                [row["name"], *params]).fetchall()
+            durations = sorted(entry[0] for entry in entries)
+            entry_errors = sum(entry[1] for entry in entries)
+            result.append({
+                "name": row["name"],
+                "span_count": row["span_count"],
+                "trace_count": row["trace_count"],
+                "error_count": row["error_count"],
+                "entry_count": len(durations),
+                "entry_error_count": entry_errors,
+                "error_rate": entry_errors / len(durations) if durations else 0.0,
+                **_percentiles(durations),
+            })
+        return result
+
+    return _read(path, work, [])
+
+
+def service_map(path, since_ns=None, until_ns=None):
+    """Calls between services: one dict per (caller, callee) pair.
+
+    A call is a span whose parent span belongs to another service. Counts, error rate
+    and latency percentiles are those of the callee's spans.
+    """
+    window, params = _window("c", since_ns, until_ns)
+
+    def work(conn):
+        rows = conn.execute(
+            f"SELECT p.service_name, c.service_name, c.duration_ns, c.status_code = 'ERROR' "
+            f"FROM spans c JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
+            f"WHERE p.service_name != c.service_name {window}", params)
+        edges = {}
+        for caller, callee, duration, failed in rows:
+            edge = edges.setdefault((caller, callee), [[], 0])
+            edge[0].append(duration)
+            edge[1] += failed
+        result = []
+        for (caller, callee), (durations, errors) in sorted(edges.items()):
+            durations.sort()
+            result.append({
+                "caller": caller, "callee": callee, "call_count": len(durations),
+                "error_count": errors, "error_rate": errors / len(durations),
+                **_percentiles(durations),
+            })
+        return result
+
+    return _read(path, work, [])
+
+
+def operations(path, service):
+    """Span names of one service with how often each occurs, most frequent first."""
+    def work(conn):
+        rows = conn.execute(
+            "SELECT name, count(*) AS count FROM spans WHERE service_name = ? "
+            "GROUP BY name ORDER BY count DESC, name", (service,))
+        return [dict(row) for row in rows]
+
+    return _read(path, work, [])
+
+
+def _window(alias, since_ns, until_ns):
+    sql, params = "", []
+    if since_ns is not None:
+        sql += f" AND {alias}.start_ns >= ?"
+        params.append(int(since_ns))
+    if until_ns is not None:
+        sql += f" AND {alias}.start_ns <= ?"
+        params.append(int(until_ns))
+    return sql, params
+
+
+def _percentiles(sorted_values):
+    """Nearest-rank p50/p95/p99 in nanoseconds (None when there are no values)."""
+    result = {}
+    for label, share in (("p50_ns", 0.50), ("p95_ns", 0.95), ("p99_ns", 0.99)):
+        if not sorted_values:
+            result[label] = None
+            continue
+        rank = max(1, math.ceil(len(sorted_values) * share))
+        result[label] = sorted_values[min(rank, len(sorted_values)) - 1]
+    return result

@@ -1,0 +1,180 @@
+"""Turning a finished SDK span into plain values the store can write.
+
+Nothing here may fail on odd input: attribute values are whatever the host app put
+there, so JSON encoding falls back to `str()` for unknown types, writes non-finite
+floats as strings (browsers cannot parse NaN in JSON), and escapes text that is not
+valid UTF-8 (lone surrogates from undecodable file names) instead of refusing it.
+"""
+
+import json
+import math
+from typing import NamedTuple, Optional
+
+from .schema import MAX_INDEXED_KEY, MAX_INDEXED_VALUE
+
+UNKNOWN_SERVICE = "unknown_service"
+
+
+class SpanRow(NamedTuple):
+    """One row of the `spans` table, in column order."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: Optional[str]
+    service_name: str
+    name: str
+    kind: str
+    start_ns: int
+    end_ns: int
+    duration_ns: int
+    status_code: str
+    status_message: Optional[str]
+    attributes: str
+    events: str
+    links: str
+    resource: str
+    scope_name: Optional[str]
+    scope_version: Optional[str]
+
+
+def span_to_row(span):
+    """Build a SpanRow from an SDK ReadableSpan."""
+    context = span.context
+    parent = span.parent
+    resource_attributes = dict(span.resource.attributes) if span.resource is not None else {}
+    start = span.start_time or 0
+    # An exporter only sees ended spans, but a zero-length span beats a crash; an end
+    # before the start (a clock step) is clamped so durations are never negative.
+    end = max(span.end_time or start, start)
+    status = span.status
+    scope = span.instrumentation_scope
+    return SpanRow(
+        trace_id=format(context.trace_id, "032x"),
+        span_id=format(context.span_id, "016x"),
+        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
+        service_name=clean_text(resource_attributes.get("service.name") or UNKNOWN_SERVICE),
+        name=clean_text(span.name),
+        kind=span.kind.name,
+        start_ns=start,
+        end_ns=end,
+        duration_ns=end - start,
+        status_code=status.status_code.name,
+        status_message=clean_text(status.description) if status.description else None,
+        attributes=to_json(dict(span.attributes or {})),
+        events=to_json([_event(event) for event in span.events]),
+        links=to_json([_link(link) for link in span.links]),
+        resource=to_json(resource_attributes),
+        scope_name=clean_text(scope.name) if scope is not None and scope.name else None,
+        scope_version=clean_text(scope.version) if scope is not None and scope.version else None,
+    )
+
+
+def searchable_attributes(span):
+    """The (key, value) pairs of a span and its resource that attribute search can find.
+
+    Values are written the way a user would type them: bools as true/false, numbers in
+    their usual text form. Sequences and long values are left out (see schema.py).
+    """
+    pairs = []
+    sources = [span.attributes]
+    if span.resource is not None:
+        sources.append(span.resource.attributes)
+    for source in sources:
+        if not source:
+            continue
+        for key, value in source.items():
+            if key in _NOT_SEARCHED or key.startswith("telemetry.sdk."):
+                continue
+            text = search_text(value)
+            if text is not None and len(key) <= MAX_INDEXED_KEY:
+                pairs.append((clean_text(key), text))
+    return pairs
+
+
+# Same for every span, or already searchable another way (service filter).
+_NOT_SEARCHED = frozenset({"service.name"})
+
+
+def search_text(value):
+    """The text form of a scalar attribute value as stored in the search index, or None."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (str, int)):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+    else:
+        return None
+    if len(text) > MAX_INDEXED_VALUE:
+        return None
+    return clean_text(text)
+
+
+def _event(event):
+    return {
+        "name": event.name,
+        "timestamp_ns": event.timestamp,
+        "attributes": dict(event.attributes or {}),
+    }
+
+
+def _link(link):
+    return {
+        "trace_id": format(link.context.trace_id, "032x"),
+        "span_id": format(link.context.span_id, "016x"),
+        "attributes": dict(link.attributes or {}),
+    }
+
+
+def to_json(value):
+    """Compact JSON text for `value`; never raises."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False, default=str)
+    except (ValueError, TypeError, RecursionError):
+        # NaN/inf, keys json cannot take, or something self-referential.
+        text = json.dumps(_plain(value, 0), separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False, default=str)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        # Lone surrogates: SQLite cannot store them as UTF-8, JSON escapes can.
+        return _ascii_json(value)
+
+
+def _ascii_json(value):
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(_plain(value, 0), separators=(",", ":"), allow_nan=False, default=str)
+
+
+def _plain(value, depth):
+    """A copy of `value` that json.dumps accepts with allow_nan=False."""
+    if depth > 20:
+        return str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(key): _plain(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, depth + 1) for item in value]
+    return str(value)
+
+
+def clean_text(value):
+    """`value` as a str that SQLite can store as UTF-8."""
+    if not isinstance(value, str):
+        value = str(value)
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
