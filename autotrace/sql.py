@@ -69,28 +69,34 @@ _MAIN_OPERATIONS = frozenset(("SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"))
 # Statements whose first keyword is directly followed by the table they write.
 _TARGET_OPERATIONS = frozenset(("INSERT", "REPLACE", "UPDATE", "DELETE", "COPY", "TRUNCATE"))
 
-# The leading keyword, after blanks, opening parentheses and comments (for raw text).
-_LEADING_WORD = re.compile(r"(?:\s|\(|--[^\n]*|#[^\n]*|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
+_BLANKS = re.compile(r"[\s(]*")
+_WORD = re.compile(r"[A-Za-z]+\b")
 
 _PLACEHOLDER = r"(?:\?|%s|%\([^()]*\)s|\$[0-9]+|:[0-9]+|:[^\W\d]\w*|@[^\W\d]\w*)"
 _PLACEHOLDER_ROW = r"\(\s*" + _PLACEHOLDER + r"(?:\s*,\s*" + _PLACEHOLDER + r")*\s*\)"
 _IN_ITEM = r"(?:" + _PLACEHOLDER + "|" + _PLACEHOLDER_ROW + ")"
 _IN_LIST = r"\s*\(\s*" + _IN_ITEM + r"(?:\s*,\s*" + _IN_ITEM + r")*\s*\)"
 _VALUES_ROWS = r"\s*" + _PLACEHOLDER_ROW + r"(?:\s*,\s*" + _PLACEHOLDER_ROW + r")*"
-# One branch per case of the first letter, so the regex engine can skip in C every
-# position that does not hold an I or a V.
+# One branch per case of the first letter, each starting with that letter: the regex
+# engine then skips in C every position that does not hold an I or a V.
 _LIST = re.compile("|".join(
-    "(" + first + r"(?<![\w$]" + first + ")(?i:" + rest + r"))\b" + tail
+    first + r"(?<![\w$]" + first + ")(?i:" + rest + r")\b" + tail
     for word, tail in (("IN", _IN_LIST), ("VALUES", _VALUES_ROWS))
     for first, rest in ((word[0], word[1:]), (word[0].lower(), word[1:]))))
-_COLLAPSED = r"\1\2\3\4 (?)"
+
+
+def _collapsed(match):
+    """'IN (?, ?)' -> 'IN (?)', 'values (?), (?)' -> 'values (?)': the keyword as written."""
+    token = match.group()
+    return (token[:2] if token[0] in "Ii" else token[:6]) + " (?)"
+
 
 _NAME = r"(?:\"[^\"]*(?:\"\"[^\"]*)*\"|`[^`]*(?:``[^`]*)*`|[^\W\d][\w$]*)"
 _NOT_A_NAME = (r"(?!(?i:SELECT|SET|VALUES|WHERE|FROM|INTO|TABLE|DEFAULT|STDIN|STDOUT|"
                r"OUTFILE|DUMPFILE|ONLY|LATERAL|AS|ON|USING|WITH)\b)")
 _MODIFIERS = r"(?:\s(?i:ONLY|IF|NOT|EXISTS|LATERAL|IGNORE|LOW_PRIORITY|DELAYED|HIGH_PRIORITY|QUICK|TABLE)\b)*"
 _STRUCTURE = re.compile(
-    r"(?P<open>\()\s?(?P<query>(?i:SELECT|WITH|VALUES|TABLE)\b)?"
+    r"(?P<open>\()\s?(?P<query>(?i:SELECT|WITH|VALUES|TABLE|INSERT|UPDATE|DELETE|MERGE)\b)?"
     r"|(?P<close>\))"
     r"|\b(?i:DISTINCT\sFROM)\b"
     r"|\b(?P<word>(?i:FROM|JOIN|INTO|TABLES?|VIEW|USING|UPDATE|INSERT|REPLACE|DELETE|COPY|"
@@ -109,7 +115,10 @@ def summarize(statement, max_length=_DEFAULT_MAX_LENGTH, sanitize=True):
         kind = type(statement)
         if kind is str or kind is bytes:
             key = (statement, max_length, sanitize)
-            found = _CACHE.get(key)
+            try:
+                found = _CACHE.get(key)
+            except TypeError:  # an unhashable option: work it out, do not cache
+                return _summarize(_as_text(statement), max_length, sanitize)
             if found is not None:
                 return found
             summary = _summarize(_as_text(statement), max_length, sanitize)
@@ -174,17 +183,34 @@ def _cut(text, max_length):
 
 def _collapse_lists(shape):
     """IN (?, ?, ?) -> IN (?) and VALUES (?, ?), (?, ?) -> VALUES (?)."""
-    if "(" not in shape:
-        return shape
-    return _LIST.sub(_COLLAPSED, shape)
+    upper = shape.upper()  # cheap C-level tests first: most statements have no list
+    if " IN (" in upper or " IN(" in upper or "VALUES" in upper:
+        return _LIST.sub(_collapsed, shape)
+    return shape
 
 
 def _leading_operation(text):
-    """The upper-case leading keyword when it is a known SQL operation, else None."""
-    match = _LEADING_WORD.match(text)
+    """The upper-case leading keyword when it is a known SQL operation, else None.
+
+    Skips blanks, opening parentheses and comments with `find`, one comment per step
+    (a regex with a repeated lazy comment group backtracks quadratically).
+    """
+    position = 0
+    while True:
+        position = _BLANKS.match(text, position).end()
+        if text.startswith("--", position) or text.startswith("#", position):
+            position = text.find("\n", position)
+        elif text.startswith("/*", position):
+            position = text.find("*/", position + 2)
+            position = position + 2 if position >= 0 else -1
+        else:
+            break
+        if position < 0:
+            return None
+    match = _WORD.match(text, position)
     if match is None:
         return None
-    word = match.group(1).upper()
+    word = match.group().upper()
     return word if word in _OPERATIONS else None
 
 

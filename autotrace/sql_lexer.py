@@ -231,19 +231,25 @@ def scrub(text):
     """Text (str) -> the same text with literals as `?` and comments as blanks.
 
     Whitespace is left as it was (the caller collapses it). Raises `Untokenisable`
-    when a quote or comment never ends, or when the PostgreSQL and MySQL readings of
-    backslashes disagree about what is a literal.
+    when a quote or comment never ends, or when backslashes make the text ambiguous.
+
+    Backslashes: PostgreSQL ends 'C:\\' at the second quote, MySQL reads \\' as an
+    escaped quote. Reading text of one dialect with the other's rule flips what is
+    inside and outside quotes from that point on, and the flipped reading either
+    never closes its last quote or meets a later backslash outside any literal (the
+    next escape). So a reading is trusted only if no backslash is left in its output,
+    and when both readings are trusted they must agree.
     """
     if "\\" not in text:
         return _scrub_with(_STANDARD, text)
-    try:
-        standard = _scrub_with(_STANDARD, text)
-    except Untokenisable:
-        return _scrub_with(_MYSQL, text)
-    try:
-        mysql = _scrub_with(_MYSQL, text)
-    except Untokenisable:
-        return standard
-    if mysql != standard:
+    trusted = []
+    for tokenizer in (_STANDARD, _MYSQL):
+        try:
+            scrubbed = _scrub_with(tokenizer, text)
+        except Untokenisable:
+            continue
+        if "\\" not in scrubbed:
+            trusted.append(scrubbed)
+    if not trusted or trusted[0] != trusted[-1]:
         raise Untokenisable()
-    return standard
+    return trusted[0]
