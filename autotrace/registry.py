@@ -155,7 +155,11 @@ def load_specs():
 
 
 def _builtin_module_names():
-    import autotrace.instrumentations as package
+    try:
+        import autotrace.instrumentations as package
+    except ImportError as exc:   # e.g. a source checkout shadowing the install
+        warn("the built-in instrumentations cannot be imported (%s); none is active" % exc)
+        return []
     names = set()
     for folder in package.__path__:
         try:
