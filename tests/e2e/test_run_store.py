@@ -1,0 +1,46 @@
+"""`autotrace run` with the default exporter: spans read back from the local store,
+several traced processes writing to one store at once."""
+
+import os
+import subprocess
+import sys
+
+from conftest import autotrace_env
+from autotrace.store.queries import get_trace, list_traces
+
+APPS = os.path.join(os.path.dirname(__file__), "apps")
+
+
+def test_default_exporter_writes_one_linked_trace_to_the_store(tmp_path, httpserver, pg_dsn):
+    httpserver.expect_request("/work").respond_with_data("ok")
+    env = autotrace_env(tmp_path, OTEL_SERVICE_NAME="job-svc")
+    result = subprocess.run([sys.executable, "-m", "autotrace", "run", sys.executable,
+                             os.path.join(APPS, "job.py"), httpserver.url_for("/work"), pg_dsn],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    store = env["AUTOTRACE_STORE"]
+    (summary,) = list_traces(store)
+    assert summary["root_service"] == "job-svc" and summary["root_name"] == "job"
+    spans = get_trace(store, summary["trace_id"])
+    assert len(spans) == summary["span_count"] == 6
+    root = next(s for s in spans if s["name"] == "job")
+    assert all(s["parent_span_id"] == root["span_id"] for s in spans if s is not root)
+    get = next(s for s in spans if s["name"] == "GET")
+    (request, _), = httpserver.log
+    assert request.headers["traceparent"].split("-")[2] == get["span_id"]
+    stored = repr(spans)
+    assert "alice@example.com" not in stored and "secret-name" not in stored
+
+
+def test_many_processes_share_one_store(tmp_path):
+    script = tmp_path / "burst.py"
+    script.write_text("import sqlite3\n"
+                      "db = sqlite3.connect(':memory:')\n"
+                      "for i in range(300): db.execute('SELECT %d' % i)\n")
+    env = autotrace_env(tmp_path, OTEL_BSP_SCHEDULE_DELAY="10", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="20")
+    processes = [subprocess.Popen([sys.executable, "-m", "autotrace", "run", sys.executable, str(script)],
+                                  env=env, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6
+    assert errors == [""] * 6, errors   # no "database is locked", no dropped spans
+    assert len(list_traces(env["AUTOTRACE_STORE"], limit=10000)) == 1800
