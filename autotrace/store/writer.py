@@ -85,7 +85,11 @@ class StoreExporter(SpanExporter):
 
     def __init__(self, path, max_mb=200):
         self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
-        self.max_bytes = int(max(float(max_mb), 0.1) * 1024 * 1024)
+        try:
+            max_mb = max(float(max_mb), 0.1)
+        except (TypeError, ValueError):
+            max_mb = 200.0  # settings validate this; never fail the app over it here
+        self.max_bytes = int(max_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._conn = None
         self._pid = os.getpid()
@@ -144,7 +148,12 @@ class StoreExporter(SpanExporter):
             self._close_quietly()
             raise
         self._written_since_check += written
-        self._keep_under_limit(conn)
+        try:
+            self._keep_under_limit(conn)
+        except sqlite3.Error:
+            # The batch is safely written; a prune that could not run (another
+            # process busy for too long) is simply tried again at the next check.
+            pass
 
     def _connection(self):
         if self._conn is None:
