@@ -84,7 +84,7 @@ def _read(path, work, empty):
 def list_traces(path, service=None, errors_only=False, limit=20, operation=None,
                 min_duration_ns=None, max_duration_ns=None, since_ns=None, until_ns=None,
                 attributes=None):
-    """Trace summaries, newest first, matching every filter given.
+    """Trace summaries, newest first, matching every filter given (limit=None: all).
 
     service: a service that took part anywhere in the trace.
     operation: the root span's name (the earliest span's name while the root is missing).
@@ -135,7 +135,7 @@ def _list_sql(service, errors_only, limit, operation, min_duration_ns, max_durat
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY start_ns DESC LIMIT ?"
-    params.append(max(0, int(limit)))
+    params.append(-1 if limit is None else max(0, int(limit)))  # -1: no limit
     return sql, params
 
 

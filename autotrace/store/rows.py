@@ -41,18 +41,21 @@ def span_to_row(span):
     """Build a SpanRow from an SDK ReadableSpan."""
     context = span.context
     parent = span.parent
-    resource_attributes = dict(span.resource.attributes) if span.resource is not None else {}
+    resource = _resource_facts(span.resource)
     start = span.start_time or 0
     # An exporter only sees ended spans, but a zero-length span beats a crash; an end
     # before the start (a clock step) is clamped so durations are never negative.
     end = max(span.end_time or start, start)
     status = span.status
     scope = span.instrumentation_scope
+    attributes = span.attributes
+    events = span.events
+    links = span.links
     return SpanRow(
         trace_id=format(context.trace_id, "032x"),
         span_id=format(context.span_id, "016x"),
         parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
-        service_name=clean_text(resource_attributes.get("service.name") or UNKNOWN_SERVICE),
+        service_name=resource.service_name,
         name=clean_text(span.name),
         kind=span.kind.name,
         start_ns=start,
@@ -60,10 +63,10 @@ def span_to_row(span):
         duration_ns=end - start,
         status_code=status.status_code.name,
         status_message=clean_text(status.description) if status.description else None,
-        attributes=to_json(dict(span.attributes or {})),
-        events=to_json([_event(event) for event in span.events]),
-        links=to_json([_link(link) for link in span.links]),
-        resource=to_json(resource_attributes),
+        attributes=to_json(dict(attributes)) if attributes else "{}",
+        events=to_json([_event(event) for event in events]) if events else "[]",
+        links=to_json([_link(link) for link in links]) if links else "[]",
+        resource=resource.json,
         scope_name=clean_text(scope.name) if scope is not None and scope.name else None,
         scope_version=clean_text(scope.version) if scope is not None and scope.version else None,
     )
@@ -75,20 +78,52 @@ def searchable_attributes(span):
     Values are written the way a user would type them: bools as true/false, numbers in
     their usual text form. Sequences and long values are left out (see schema.py).
     """
-    pairs = []
-    sources = [span.attributes]
-    if span.resource is not None:
-        sources.append(span.resource.attributes)
-    for source in sources:
-        if not source:
-            continue
-        for key, value in source.items():
-            if key in _NOT_SEARCHED or key.startswith("telemetry.sdk."):
-                continue
-            text = search_text(value)
-            if text is not None and len(key) <= MAX_INDEXED_KEY:
-                pairs.append((clean_text(key), text))
+    pairs = _searchable(span.attributes)
+    pairs.extend(_resource_facts(span.resource).searchable)
     return pairs
+
+
+def _searchable(attributes, skip=()):
+    pairs = []
+    if not attributes:
+        return pairs
+    for key, value in attributes.items():
+        if key in skip or len(key) > MAX_INDEXED_KEY:
+            continue
+        text = search_text(value)
+        if text is not None:
+            pairs.append((clean_text(key), text))
+    return pairs
+
+
+class _ResourceFacts(NamedTuple):
+    resource: object       # held so its id() cannot be reused while cached
+    service_name: str
+    json: str
+    searchable: list
+
+
+# A process has one or a few Resources, shared by all its spans: encode each once.
+_RESOURCE_CACHE = {}
+_RESOURCE_CACHE_LIMIT = 64
+
+
+def _resource_facts(resource):
+    facts = _RESOURCE_CACHE.get(id(resource))
+    if facts is not None and facts.resource is resource:
+        return facts
+    attributes = dict(resource.attributes) if resource is not None else {}
+    skip = {key for key in attributes if key in _NOT_SEARCHED or key.startswith("telemetry.sdk.")}
+    facts = _ResourceFacts(
+        resource=resource,
+        service_name=clean_text(attributes.get("service.name") or UNKNOWN_SERVICE),
+        json=to_json(attributes),
+        searchable=_searchable(attributes, skip),
+    )
+    if len(_RESOURCE_CACHE) >= _RESOURCE_CACHE_LIMIT:
+        _RESOURCE_CACHE.clear()
+    _RESOURCE_CACHE[id(resource)] = facts
+    return facts
 
 
 # Same for every span, or already searchable another way (service filter).
@@ -126,15 +161,18 @@ def _link(link):
     }
 
 
+# Built once: json.dumps() with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                            default=str)
+
+
 def to_json(value):
     """Compact JSON text for `value`; never raises."""
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False, default=str)
+        text = _ENCODER.encode(value)
     except (ValueError, TypeError, RecursionError):
         # NaN/inf, keys json cannot take, or something self-referential.
-        text = json.dumps(_plain(value, 0), separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False, default=str)
+        text = _ENCODER.encode(_plain(value, 0))
     if text.isascii():
         return text
     try:

@@ -32,6 +32,8 @@ SIZE_CHECK_SHARE = 0.02
 SIZE_CHECK_INTERVAL_S = 2.0
 # Rough per-row bytes that are not JSON text (ids, names, index entries).
 ROW_OVERHEAD_BYTES = 200
+# SQLite page cache per writing process, in KiB.
+CACHE_KIB = 8192
 # A checkpoint after pruning must not stall the app behind a long-lived reader.
 CHECKPOINT_BUSY_MS = 200
 
@@ -83,7 +85,11 @@ class StoreExporter(SpanExporter):
 
     def __init__(self, path, max_mb=200):
         self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
-        self.max_bytes = int(max(float(max_mb), 0.1) * 1024 * 1024)
+        try:
+            max_mb = max(float(max_mb), 0.1)
+        except (TypeError, ValueError):
+            max_mb = 200.0  # settings validate this; never fail the app over it here
+        self.max_bytes = int(max_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._conn = None
         self._pid = os.getpid()
@@ -142,7 +148,12 @@ class StoreExporter(SpanExporter):
             self._close_quietly()
             raise
         self._written_since_check += written
-        self._keep_under_limit(conn)
+        try:
+            self._keep_under_limit(conn)
+        except sqlite3.Error:
+            # The batch is safely written; a prune that could not run (another
+            # process busy for too long) is simply tried again at the next check.
+            pass
 
     def _connection(self):
         if self._conn is None:
@@ -160,10 +171,15 @@ class StoreExporter(SpanExporter):
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             with_retries(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             conn.execute("PRAGMA synchronous = NORMAL")
-            # Keep the WAL small relative to the limit, or it alone could exceed it.
+            # Checkpoints (copying the WAL into the file, with fsync) dominate write
+            # cost, so let the WAL grow to a tenth of the limit (at most 40 MB)
+            # before one; and the store's size budget counts the WAL.
             limit_pages = self.max_bytes // 4096
-            conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, min(1000, limit_pages // 10))}")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, min(10_000, limit_pages // 10))}")
             conn.execute(f"PRAGMA journal_size_limit = {max(65536, self.max_bytes // 10)}")
+            # Index pages keyed by random trace ids are touched all over; a bigger page
+            # cache (allocated only as used) saves re-reading them for every batch.
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             in_retried_write_transaction(conn, schema.migrate)
             self._identity = _file_identity(self.path)
         except BaseException:

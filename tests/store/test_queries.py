@@ -3,7 +3,7 @@
 import pytest
 from opentelemetry.trace import SpanKind
 
-from autotrace.store.queries import (AmbiguousTraceId, StoreError, explain_list_traces,
+from autotrace.store.queries import (AmbiguousTraceId, explain_list_traces,
                                      get_trace, list_traces, operations, service_map,
                                      services)
 from autotrace.store.writer import StoreExporter
@@ -179,3 +179,7 @@ def test_list_query_walks_indexes(shop):
     assert "span_attributes USING PRIMARY KEY (key=? AND value=?)" in plan, plan
     plan = " | ".join(explain_list_traces(shop, service="back"))
     assert "trace_services USING PRIMARY KEY (service_name=?)" in plan, plan
+
+
+def test_no_limit_returns_everything(shop):
+    assert len(list_traces(shop, limit=None)) == 4

@@ -2,7 +2,9 @@
 
 import json
 import os
+import signal
 import sqlite3
+import threading
 
 import pytest
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -222,3 +224,42 @@ def test_odd_attribute_values_are_stored_as_valid_json(exporter, store_path):
     assert attributes["nan"] == "nan" and attributes["inf"] == "-inf"
     assert attributes["unicode"] == "naïve ☃" and attributes["floats"] == [1.5, 2.5]
     assert attributes["path"].startswith("caf")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_while_another_thread_holds_the_exporter_lock(exporter, store_path):
+    exporter.export(collected_spans("parent", 1, 1))
+    exporter._lock.acquire()  # as if a batch were being written at the moment of fork
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                signal.alarm(20)  # a deadlock kills the child instead of hanging the test
+                result = exporter.export(collected_spans("child", 1, 1))
+                code = 0 if result is SpanExportResult.SUCCESS else 1
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        exporter._lock.release()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert rows(store_path, "SELECT count(*) FROM spans WHERE service_name = 'child'") == [(1,)]
+
+
+def test_many_threads_share_one_exporter(exporter, store_path):
+    tracer = make_tracer(exporter, "threads")  # SimpleSpanProcessor: exports on each thread
+
+    def work():
+        for _ in range(100):
+            with tracer.start_as_current_span("outer"):
+                with tracer.start_as_current_span("inner"):
+                    pass
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert rows(store_path, "SELECT count(*), sum(span_count) FROM traces") == [(800, 1600)]
+    assert rows(store_path, "SELECT count(*) FROM spans") == [(1600,)]
