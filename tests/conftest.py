@@ -5,20 +5,9 @@ connects first; unreachable means skip with the reason, or fail when
 AUTOTRACE_REQUIRE_SERVICES=1 (set by .ci/run), so CI cannot pass by skipping.
 """
 
-import os
-import sys
-
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PG_DSN = os.environ.get("AUTOTRACE_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
-
-
-def service_unavailable(what, reason):
-    message = "%s is not reachable (%s)" % (what, reason)
-    if os.environ.get("AUTOTRACE_REQUIRE_SERVICES") == "1":
-        pytest.fail(message + " and AUTOTRACE_REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(message)
+from support import PG_DSN, service_unavailable
 
 
 @pytest.fixture(scope="session")
@@ -83,15 +72,3 @@ def instrument(_memory_exporter):
     yield apply
     for name in names:
         registry.deactivate(name)
-
-
-# -- subprocesses ---------------------------------------------------------------------
-
-def autotrace_env(tmp_path, **extra):
-    """An environment for a traced subprocess: its own store, no inherited toggles."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AUTOTRACE_", "OTEL_")) or k == "AUTOTRACE_REQUIRE_SERVICES"}
-    env["AUTOTRACE_STORE"] = str(tmp_path / "traces.db")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.update({k: str(v) for k, v in extra.items()})
-    return env

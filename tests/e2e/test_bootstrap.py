@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import autotrace_env
+from support import autotrace_env
 from otlp_receiver import OtlpReceiver
 
 AUTOTRACE = [sys.executable, "-m", "autotrace"]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, autotrace_env
+from support import REPO, autotrace_env
 
 
 @pytest.fixture(scope="module")

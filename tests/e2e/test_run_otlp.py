@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import autotrace_env
+from support import autotrace_env
 from otlp_receiver import OtlpReceiver
 
 APPS = os.path.join(os.path.dirname(__file__), "apps")

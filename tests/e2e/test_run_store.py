@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from conftest import autotrace_env
+from support import autotrace_env
 from autotrace.store.queries import get_trace, list_traces
 
 APPS = os.path.join(os.path.dirname(__file__), "apps")

@@ -11,7 +11,7 @@ import time
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from autotrace.store.writer import StoreExporter
-from conftest import batches, collected_spans
+from store_support import batches, collected_spans
 
 
 def main():

@@ -39,7 +39,7 @@ def test_four_processes_write_8000_spans_without_loss_or_lock_errors(store_path)
 
 
 def test_reading_while_a_writer_holds_the_lock(exporter, store_path):
-    from conftest import collected_spans
+    from store_support import collected_spans
     exporter.export(collected_spans("app", 2, 1))
     blocker = sqlite3.connect(store_path, isolation_level=None)
     try:

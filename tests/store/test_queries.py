@@ -7,7 +7,7 @@ from autotrace.store.queries import (AmbiguousTraceId, explain_list_traces,
                                      get_trace, list_traces, operations, service_map,
                                      services)
 from autotrace.store.writer import StoreExporter
-from conftest import MS, T0, FixedTraceIds, finish, make_tracer, remote_parent_context, start_at
+from store_support import MS, T0, FixedTraceIds, finish, make_tracer, remote_parent_context, start_at
 
 A, B, C, D = (int(f"{n}" * 32, 16) for n in "abcd")
 TRACE_A, TRACE_B, TRACE_C, TRACE_D = (format(t, "032x") for t in (A, B, C, D))

@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from autotrace.store.queries import get_trace, list_traces
 from autotrace.store.writer import StoreExporter
-from conftest import batches, collected_spans
+from store_support import batches, collected_spans
 
 MB = 1024 * 1024
 

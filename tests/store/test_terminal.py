@@ -11,7 +11,7 @@ from autotrace.store.humanize import format_duration
 from autotrace.store.terminal import _bar, print_trace, print_traces
 from autotrace.store.tree import tree_rows
 from autotrace.store.writer import StoreExporter
-from conftest import FixedTraceIds, finish, make_tracer, remote_parent_context, start_at
+from store_support import FixedTraceIds, finish, make_tracer, remote_parent_context, start_at
 
 TRACE = int("feed" * 8, 16)
 TRACE_ID = format(TRACE, "032x")

@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind
 from autotrace.store import schema
 from autotrace.store.queries import StoreError, get_trace, list_traces
 from autotrace.store.writer import StoreExporter
-from conftest import collected_spans, finish, make_tracer, start_at
+from store_support import collected_spans, finish, make_tracer, start_at
 
 
 def rows(path, sql, params=()):

@@ -1,0 +1,31 @@
+"""Helpers shared by test modules (import as `from support import ...`).
+
+Not in conftest.py: several folders have a conftest, and importing one by name picks
+whichever is first on sys.path.
+"""
+
+import os
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_DSN = os.environ.get("AUTOTRACE_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+
+
+def service_unavailable(what, reason):
+    """Skip with the reason, or fail when AUTOTRACE_REQUIRE_SERVICES=1 (CI)."""
+    message = "%s is not reachable (%s)" % (what, reason)
+    if os.environ.get("AUTOTRACE_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " and AUTOTRACE_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+def autotrace_env(tmp_path, **extra):
+    """An environment for a traced subprocess: its own store, no inherited toggles."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AUTOTRACE_", "OTEL_")) or k == "AUTOTRACE_REQUIRE_SERVICES"}
+    env["AUTOTRACE_STORE"] = str(tmp_path / "traces.db")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
