@@ -19,6 +19,10 @@ any input (str, bytes, objects, junk) gives a summary, at worst an empty one.
   statements). Names of WITH queries are not tables.
 - name: "OPERATION collection", "OPERATION", or "".
 
+Known limit: MySQL without ANSI_QUOTES reads "..." as a string; here "..." is always
+an identifier (PostgreSQL, SQLite, ANSI) and is kept, so a value written in double
+quotes for MySQL would stay in the text. Placeholders, the norm for drivers, are safe.
+
 Results are cached per (statement, max_length, sanitize) for str and bytes statements
 up to 64 KiB, and the parse (operation, collection) per scrubbed text, so statements
 that differ only in values are parsed once. Each cache is a plain dict cleared when

@@ -6,7 +6,7 @@ unterminated quote, dollar quote or block comment (the caller then drops the tex
 a half-scrubbed statement could still hold the tail of a secret).
 
 Why one big regex: CPython runs `re.sub` in C and calls back into Python only for the
-spans it must replace (literals and comments), so plain words, operators and
+tokens it matched (literals, comments, quoted names), so plain words, operators and
 placeholders cost almost nothing. Every alternative is written so that a failed
 attempt scans forward at most once (no nested ambiguous quantifiers), and a failed
 quote attempt aborts the whole scan, so time stays linear in the length of the text.
@@ -14,7 +14,7 @@ quote attempt aborts the whole scan, so time stays linear in the length of the t
 Quoting rules (PostgreSQL and MySQL together):
 - `'...'` strings with `''` escapes; MySQL also lets `\\'` escape a quote. The two
   readings can disagree about where a string ends, so when the text holds a backslash
-  both are tried; if both succeed but differ, the statement counts as untokenisable.
+  both are tried and only a trustworthy one is used (see `scrub`).
 - `E'...'` (backslash escapes), `X'..'`/`B'..'`/`N'..'`, `$$...$$` and `$tag$...$tag$`.
 - `"..."` and backtick names are identifiers and are kept as written.
 - numbers (with `_` separators, exponents, `0x..`/`0b..`) and TRUE/FALSE/NULL become `?`;
