@@ -6,7 +6,7 @@ unterminated quote, dollar quote or block comment (the caller then drops the tex
 a half-scrubbed statement could still hold the tail of a secret).
 
 Why one big regex: CPython runs `re.sub` in C and calls back into Python only for the
-spans it must replace (literals and comments), so plain words, operators and
+tokens it matched (literals, comments, quoted names), so plain words, operators and
 placeholders cost almost nothing. Every alternative is written so that a failed
 attempt scans forward at most once (no nested ambiguous quantifiers), and a failed
 quote attempt aborts the whole scan, so time stays linear in the length of the text.
@@ -14,7 +14,7 @@ quote attempt aborts the whole scan, so time stays linear in the length of the t
 Quoting rules (PostgreSQL and MySQL together):
 - `'...'` strings with `''` escapes; MySQL also lets `\\'` escape a quote. The two
   readings can disagree about where a string ends, so when the text holds a backslash
-  both are tried; if both succeed but differ, the statement counts as untokenisable.
+  both are tried and only a trustworthy one is used (see `scrub`).
 - `E'...'` (backslash escapes), `X'..'`/`B'..'`/`N'..'`, `$$...$$` and `$tag$...$tag$`.
 - `"..."` and backtick names are identifiers and are kept as written.
 - numbers (with `_` separators, exponents, `0x..`/`0b..`) and TRUE/FALSE/NULL become `?`;
@@ -60,12 +60,12 @@ def _compile(string_body):
     after_e = r"(?<=(?<!" + _NAME_BEFORE + r")[Ee]')"
     branches = [
         r"'(?:" + after_e + r"(?:" + _ESCAPED_BODY + r")?|" + string_body + r"|)",
+        r"\"(?:[^\"]*(?:\"\"[^\"]*)*\")?",  # second: ORMs quote every name
         r"\.(?<![\w$:]\.)[0-9]" + _NUMBER_TAIL,
         r"0(?<![\w$:]0)(?:[xX][0-9A-Fa-f_]+|[bB][01_]+|" + _NUMBER_TAIL + ")",
     ]
     branches += [d + r"(?<![\w$:]" + d + ")" + _NUMBER_TAIL for d in "123456789"]
     branches += [
-        r"\"(?:[^\"]*(?:\"\"[^\"]*)*\")?",
         r"`(?:[^`]*(?:``[^`]*)*`)?",
         r"-(?:-[^\n]*|\s*" + _NUMBER + ")",
         r"/\*(?:.*?\*/)?",
@@ -90,6 +90,8 @@ def _replace_keyword_values(text):
     than one more regex pass over every letter t, f and n.
     """
     lowered = text.lower()
+    if "null" not in lowered and "true" not in lowered and "false" not in lowered:
+        return text
     found = []
     for word in _KEYWORD_VALUES:
         start = lowered.find(word)
@@ -137,39 +139,41 @@ def _is_subtraction(text, minus_at):
     return word is not None and word.group().upper() not in _OPERAND_KEYWORDS
 
 
-_VALUE, _IDENTIFIER, _MINUS, _BLOCK, _HASH, _DOLLAR = range(6)
-_KIND_BY_FIRST_CHARACTER = {"'": _VALUE, ".": _VALUE, '"': _IDENTIFIER, "`": _IDENTIFIER,
-                            "-": _MINUS, "/": _BLOCK, "#": _HASH, "$": _DOLLAR}
-_KIND_BY_FIRST_CHARACTER.update(dict.fromkeys("0123456789", _VALUE))
+_VALUE_STARTS = frozenset("0123456789.")
 
 
 def _replace(match):
-    """The replacement text for one token the tokenizer matched (see `_compile`)."""
+    """The replacement text for one token the tokenizer matched (see `_compile`).
+
+    Runs once per literal, identifier and comment, so the common cases come first.
+    """
     token = match.group()
-    kind = _KIND_BY_FIRST_CHARACTER[token[0]]
-    if kind == _VALUE:
-        if token == "'":
+    first = token[0]
+    if first == "'":
+        if len(token) == 1:
             raise Untokenisable()
         return "?"
-    if kind == _IDENTIFIER:
+    if first in _VALUE_STARTS:
+        return "?"
+    if first == '"' or first == "`":
         if len(token) == 1:
             raise Untokenisable()
         return token
-    if kind == _MINUS:
+    if first == "-":
         if token[1] == "-":
             return " "
         if _is_subtraction(match.string, match.start()):
             return "- ?" if token[1].isspace() else "-?"
         return "?"
-    if kind == _BLOCK:
+    if first == "/":
         if len(token) == 2:
             raise Untokenisable()
         if "/*" in token[2:]:
             raise _NestedComment()
         return " "
-    if kind == _HASH:
+    if first == "#":
         return " "
-    if token.count("$") == 2:
+    if token.count("$") == 2:  # "$": an opening `$tag$` that never closes
         raise Untokenisable()
     return "?"
 
