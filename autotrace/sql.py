@@ -187,7 +187,11 @@ def _parse(shape):
     parsed = _PARSED.get(shape)
     if parsed is None:
         operation = _leading_operation(shape)
-        parsed = (operation,) + _targets(shape, operation)
+        kind = _with_object_kind(shape, operation)
+        main, collection = _targets(shape, operation)
+        if kind != operation and not kind.endswith(" TABLE"):
+            collection = None   # an index, view or function name is not a collection
+        parsed = (kind, main, collection)
         if len(shape) <= _CACHE_MAX_STATEMENT:
             if len(_PARSED) >= _CACHE_ENTRIES:
                 _PARSED.clear()
@@ -235,6 +239,24 @@ def _leading_operation(text):
         return None
     word = match.group().upper()
     return word if word in _OPERATIONS else None
+
+
+# DDL names the kind of object it acts on: "CREATE TABLE users" and "CREATE INDEX
+# users" are different operations, and grouping them as "CREATE" would hide that.
+_DDL_KIND = re.compile(
+    r"[\s(]*(?:CREATE|DROP|ALTER)\s+(?:OR\s+REPLACE\s+)?(?:(?:GLOBAL|LOCAL)\s+)?"
+    r"(?:(?:TEMP|TEMPORARY|UNLOGGED|UNIQUE)\s+)?"
+    r"(MATERIALIZED\s+VIEW|TABLE|INDEX|VIEW|SEQUENCE|SCHEMA|DATABASE|FUNCTION|PROCEDURE|TRIGGER|TYPE"
+    r"|EXTENSION|ROLE|USER)\b", re.IGNORECASE)
+
+
+def _with_object_kind(shape, operation):
+    if operation not in ("CREATE", "DROP", "ALTER"):
+        return operation
+    match = _DDL_KIND.match(shape)
+    if match is None:
+        return operation
+    return operation + " " + " ".join(match.group(1).upper().split())
 
 
 def _targets(shape, operation):
