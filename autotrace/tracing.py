@@ -78,6 +78,22 @@ def stop():
     del _processors[:]
 
 
+class _ForkMarker:
+    """Kept alive at module level: multiprocessing holds after-fork callbacks weakly."""
+
+
+_fork_marker = _ForkMarker()
+
+
+def _flush_in_forked_workers(util):
+    """A multiprocessing child started by fork ends with os._exit, skipping atexit;
+    multiprocessing runs its own finalizers first, so the flush is registered there,
+    in each child, after multiprocessing has cleared the ones inherited from the parent."""
+    def register_in_child(marker):
+        util.Finalize(None, stop, exitpriority=100)
+    util.register_after_fork(_fork_marker, register_in_child)
+
+
 def _settings():
     from autotrace import bootstrap
     return bootstrap.settings()
@@ -108,6 +124,8 @@ def _build_provider(settings):
         _processors.append(processor)
     trace.set_tracer_provider(provider)
     atexit.register(stop)
+    from autotrace import hooks
+    hooks.when_imported("multiprocessing.util", _flush_in_forked_workers)
     debug("tracing started; exporters: %s" % (", ".join(label for label, _ in factories) or "none"))
     return provider
 

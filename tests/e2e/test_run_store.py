@@ -44,3 +44,17 @@ def test_many_processes_share_one_store(tmp_path):
     assert [p.returncode for p in processes] == [0] * 6
     assert errors == [""] * 6, errors   # no "database is locked", no dropped spans
     assert len(list_traces(env["AUTOTRACE_STORE"], limit=10000)) == 1800
+
+
+def test_forked_and_spawned_children_export_their_own_spans(tmp_path):
+    env = autotrace_env(tmp_path, OTEL_BSP_SCHEDULE_DELAY="60000")   # nothing leaves before the end
+    result = subprocess.run([sys.executable, "-m", "autotrace", "run", sys.executable,
+                             os.path.join(APPS, "forks.py"), "fork", "spawn"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    traces = list_traces(env["AUTOTRACE_STORE"], limit=100)
+    names = sorted(t["root_name"] for t in traces)
+    assert names == sorted(["CREATE TABLE parent_before", "CREATE TABLE parent_after"]
+                           + ["CREATE TABLE child_%s_%d" % (m, n) for m in ("fork", "spawn") for n in (0, 1)])
+    ids = [get_trace(env["AUTOTRACE_STORE"], t["trace_id"])[0]["span_id"] for t in traces]
+    assert len(set(ids)) == len(ids) and len({t["trace_id"] for t in traces}) == len(traces)
