@@ -161,3 +161,13 @@ def test_app_sigterm_handler_is_left_alone(tmp_path):
     code, err, names = _spans_after(tmp_path, app + "time.sleep(30)\n", lambda p: p.send_signal(signal.SIGTERM))
     assert code == 0
     assert names == ["SELECT"] * 5
+
+
+def test_a_library_outside_the_supported_range_is_left_alone(tmp_path):
+    fake = tmp_path / "site"
+    (fake / "requests-1.0.0.dist-info").mkdir(parents=True)
+    code = "import requests; from autotrace import patching; " \
+           "print(patching.is_patched(patching.raw_attribute(requests.Session, 'send')))"
+    result = autotrace_run(tmp_path, ["--debug", sys.executable, "-c", code], PYTHONPATH=str(fake))
+    assert result.stdout.strip() == "False"
+    assert "requests: left alone: installed requests 1.0.0 is outside the supported range >=2.20,<3" in result.stderr
