@@ -52,19 +52,32 @@ class _Traced(wrapt.ObjectProxy):
         return self._self_calls[method](getattr(self.__wrapped__, method), self, args, kwargs)
 
 
+def _traced(method, result):
+    """A proxy method that runs `method` of the wrapped object traced, then passes
+    what it returned through `result(proxy, returned)`."""
+    def call(self, *args, **kwargs):
+        return result(self, self._self_run(method, args, kwargs))
+    call.__name__ = method
+    return call
+
+
+def _cursor_itself(cursor, returned):
+    # execute() returns the cursor itself: hand back the proxy, not the raw cursor.
+    return cursor if returned is cursor.__wrapped__ else returned
+
+
+def _traced_cursor(connection, returned):
+    # Connection shortcuts create their cursor in C, out of reach of cursor(): return
+    # it traced, so its next execute() is seen too.
+    if returned is None or isinstance(returned, TracedCursor):
+        return returned
+    return TracedCursor(returned, connection._self_calls, connection._self_facts)
+
+
 class TracedCursor(_Traced):
-    def _self_same(self, result):
-        # execute() returns the cursor itself: hand back the proxy, not the raw cursor.
-        return self if result is self.__wrapped__ else result
-
-    def execute(self, *args, **kwargs):
-        return self._self_same(self._self_run("execute", args, kwargs))
-
-    def executemany(self, *args, **kwargs):
-        return self._self_same(self._self_run("executemany", args, kwargs))
-
-    def executescript(self, *args, **kwargs):
-        return self._self_same(self._self_run("executescript", args, kwargs))
+    execute = _traced("execute", _cursor_itself)
+    executemany = _traced("executemany", _cursor_itself)
+    executescript = _traced("executescript", _cursor_itself)
 
     def __iter__(self):
         return iter(self.__wrapped__)
@@ -74,24 +87,12 @@ class TracedCursor(_Traced):
 
 
 class TracedConnection(_Traced):
+    execute = _traced("execute", _traced_cursor)
+    executemany = _traced("executemany", _traced_cursor)
+    executescript = _traced("executescript", _traced_cursor)
+
     def cursor(self, *args, **kwargs):
         return TracedCursor(self.__wrapped__.cursor(*args, **kwargs), self._self_calls, self._self_facts)
-
-    def _self_cursor_result(self, result):
-        if result is None or isinstance(result, TracedCursor):
-            return result
-        return TracedCursor(result, self._self_calls, self._self_facts)
-
-    # Connection shortcuts create their cursor in C, out of reach of cursor(): trace
-    # them here and return the cursor traced, so its next execute() is seen too.
-    def execute(self, *args, **kwargs):
-        return self._self_cursor_result(self._self_run("execute", args, kwargs))
-
-    def executemany(self, *args, **kwargs):
-        return self._self_cursor_result(self._self_run("executemany", args, kwargs))
-
-    def executescript(self, *args, **kwargs):
-        return self._self_cursor_result(self._self_run("executescript", args, kwargs))
 
     def __enter__(self):
         self.__wrapped__.__enter__()
