@@ -121,7 +121,8 @@ class BatchingProcessor(SpanProcessor):
         from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, set_value
         attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            self._exporter = self._factory()
+            with _building:
+                self._exporter = self._factory()
         except Exception as exc:
             warn("cannot start the %s exporter (%s: %s); its spans are dropped"
                  % (self.label, type(exc).__name__, exc))
@@ -182,16 +183,22 @@ class BatchingProcessor(SpanProcessor):
 
 _processors = weakref.WeakSet()
 _fork_hook_installed = False
+# Held while an export thread builds its exporter (which imports modules). A fork
+# waits for it: a child forked in the middle of that import would inherit a half
+# initialised module that no thread of its own will ever finish.
+_building = threading.Lock()
 
 
 def _track_forks(processor):
     global _fork_hook_installed
     _processors.add(processor)
     if not _fork_hook_installed and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_reset_all_after_fork)
+        os.register_at_fork(before=_building.acquire, after_in_parent=_building.release,
+                            after_in_child=_reset_all_after_fork)
         _fork_hook_installed = True
 
 
 def _reset_all_after_fork():
+    _building.release()
     for processor in list(_processors):
         processor._after_fork_in_child()

@@ -58,3 +58,31 @@ def test_forked_and_spawned_children_export_their_own_spans(tmp_path):
                            + ["CREATE TABLE child_%s_%d" % (m, n) for m in ("fork", "spawn") for n in (0, 1)])
     ids = [get_trace(env["AUTOTRACE_STORE"], t["trace_id"])[0]["span_id"] for t in traces]
     assert len(set(ids)) == len(ids) and len({t["trace_id"] for t in traces}) == len(traces)
+
+
+def test_console_scripts_are_traced(tmp_path):
+    test_file = tmp_path / "test_inner.py"
+    test_file.write_text("import sqlite3\n\ndef test_query():\n"
+                         "    assert sqlite3.connect(':memory:').execute('SELECT 42').fetchone() == (42,)\n")
+    env = autotrace_env(tmp_path)
+    pytest_script = os.path.join(os.path.dirname(sys.executable), "pytest")
+    result = subprocess.run([sys.executable, "-m", "autotrace", "run", pytest_script, "-q", "-p", "no:cacheprovider",
+                             str(test_file)], capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (trace,) = list_traces(env["AUTOTRACE_STORE"])
+    assert (trace["root_service"], trace["root_name"]) == ("pytest", "SELECT")
+
+
+def test_unwritable_store_warns_once_and_the_app_runs(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = autotrace_env(tmp_path, AUTOTRACE_STORE=str(blocker / "traces.db"), OTEL_BSP_SCHEDULE_DELAY="10")
+    code = ("import sqlite3, time\n"
+            "for i in range(3):\n"
+            "    sqlite3.connect(':memory:').execute('SELECT 1'); time.sleep(0.05)\n"
+            "print('app ok')\n")
+    result = subprocess.run([sys.executable, "-m", "autotrace", "run", sys.executable, "-c", code],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and result.stdout == "app ok\n"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write traces to" in lines[0] and "not-a-folder" in lines[0], result.stderr
