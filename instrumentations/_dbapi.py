@@ -34,10 +34,12 @@ def first_argument(instance, args, kwargs):
 
 
 def execute(instrumentation, system, connection_facts, statement=first_argument,
-            error_code=None, is_async=False, batch=False):
-    """An Interceptor for one execute-like method (`batch`: executemany-like)."""
+            error_code=None, is_async=False, batch=False, cache_facts=True):
+    """An Interceptor for one execute-like method (`batch`: executemany-like).
+
+    `cache_facts=False` when connection_facts is already a cheap attribute read."""
     scope = "autotrace.instrumentations." + instrumentation
-    facts_of = _FactsCache(connection_facts)
+    facts_of = _FactsCache(connection_facts) if cache_facts else connection_facts
     config = settings()
     max_length, sanitize = config.db_query_max, config.db_sanitize
 
@@ -57,6 +59,10 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
             attributes[semconv.SERVER_ADDRESS] = host
         if port:
             attributes[semconv.SERVER_PORT] = port
+        if batch:
+            size = _batch_size(args, kwargs)
+            if size is not None and size >= 2:   # the conventions: only for 2 or more
+                attributes[semconv.DB_OPERATION_BATCH_SIZE] = size
         return tracing.tracer(scope).start_span(summary.name or system, kind=SpanKind.CLIENT,
                                                 attributes=attributes)
 
@@ -69,6 +75,15 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
         fail_span(span, exc, {semconv.DB_RESPONSE_STATUS_CODE: code} if code else None)
 
     return Interceptor(before, after, failed, is_async=is_async)
+
+
+def _batch_size(args, kwargs):
+    """len() of executemany's parameter sequence, when it has one (a generator has not)."""
+    params = args[1] if len(args) > 1 else kwargs.get("params_seq", kwargs.get("seq_of_parameters"))
+    try:
+        return len(params)
+    except TypeError:
+        return None
 
 
 class _FactsCache:

@@ -28,7 +28,8 @@ def connect(instrumentation, system, connect_facts, error_code=None):
     calls = {}
     for method in _SINGLE + _BATCH:
         calls[method] = guard(execute(instrumentation, system, facts_of, statement=first_argument,
-                                      error_code=error_code, batch=method in _BATCH), instrumentation)
+                                      error_code=error_code, batch=method in _BATCH, cache_facts=False),
+                              instrumentation)
 
     def before(instance, args, kwargs):
         return connect_facts(args, kwargs)

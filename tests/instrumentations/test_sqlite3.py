@@ -38,6 +38,7 @@ def test_connection_shortcuts_and_their_cursors(db, spans):
     db.executescript("CREATE TABLE t (x); DROP TABLE t;")
     names = [s.name for s in spans()]
     assert names[:3] == ["SELECT", "SELECT", "INSERT users"]
+    assert spans()[2].attributes["db.operation.batch.size"] == 2
     assert len(names) == 4
     assert db.execute("SELECT count(*) FROM users").fetchone() == (2,)
 
