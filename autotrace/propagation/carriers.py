@@ -43,6 +43,11 @@ def _as_text(name):
     return None
 
 
+def _text_if_bytes(value):
+    text = _as_text(value)
+    return value if text is None else text
+
+
 def _pairs(carrier):
     """The carrier as an iterable of (name, value) pairs, whatever its shape."""
     items = getattr(carrier, "items", None)
@@ -57,7 +62,10 @@ class CaseInsensitiveGetter(Getter):
     """Reads headers by name ignoring case, from dicts, pair lists and WSGI environs."""
 
     def get(self, carrier, key):
-        """Every value stored under `key` (any case, or its WSGI form), or None."""
+        """Every value stored under `key` (any case, or its WSGI form), or None.
+
+        Byte values are decoded as latin-1, as HTTP header bytes are.
+        """
         if carrier is None or not isinstance(key, str):
             return None
         lowered = key.lower()
@@ -84,9 +92,9 @@ class CaseInsensitiveGetter(Getter):
             if found is None:
                 found = []
             if isinstance(value, (list, tuple)):
-                found.extend(value)
+                found.extend(map(_text_if_bytes, value))
             else:
-                found.append(value)
+                found.append(_text_if_bytes(value))
         return found
 
     def keys(self, carrier):
