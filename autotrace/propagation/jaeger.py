@@ -69,6 +69,13 @@ class JaegerPropagator(SafePropagator):
         return self._extract_baggage(carrier, context, getter)
 
     def _extract_baggage(self, carrier, context, getter):
+        # A getter without a working keys() must not cost the span context found above.
+        try:
+            return self._read_baggage_headers(carrier, context, getter)
+        except Exception:  # noqa: BLE001
+            return context
+
+    def _read_baggage_headers(self, carrier, context, getter):
         count = 0
         for name in getter.keys(carrier):
             if not isinstance(name, str) or len(name) <= len(_BAGGAGE_PREFIX):

@@ -1,13 +1,15 @@
 """The W3C Trace Context propagator (`traceparent` + `tracestate`, Level 2).
 
 The random-trace-id flag (0x02). Level 2 says a service that continues a trace
-forwards this flag. The SDK builds the flags of a new span itself, and releases
-before 1.40 or so keep only "sampled", so a child span of a remote parent would lose
-it. When extract sees the flag it therefore also stores the trace id under
-`RANDOM_TRACE_KEY` in the returned context; every context derived from it (the server
-span, its children, the client spans below them) still holds that value, and inject
-sets 0x02 again when the span being injected belongs to that same trace id. Spans of
-any other trace are untouched, so the memory cannot leak onto an unrelated trace.
+forwards this flag. The SDK builds the flags of every new span itself: older SDK
+releases keep only "sampled" (opentelemetry-sdk 1.45 does copy the parent's random
+flag, but we support older ones and other tracer implementations), so a child span
+of a remote parent could lose it. When extract sees the flag it therefore also
+stores the trace id under `RANDOM_TRACE_KEY` in the returned context; every context
+derived from it (the server span, its children, the client spans below them) still
+holds that value, and inject sets 0x02 again when the span being injected belongs to
+that same trace id. Spans of any other trace are untouched, so the memory cannot
+leak onto an unrelated trace.
 """
 
 from opentelemetry.context import create_key, get_value, set_value

@@ -90,3 +90,17 @@ def test_round_trip():
     out = {}
     propagator.inject(out, propagator.extract(headers))
     assert out == headers
+
+
+def test_getter_without_keys_still_gives_the_span_context():
+    from opentelemetry.propagators.textmap import Getter
+
+    class NoKeys(Getter):
+        def get(self, carrier, key):
+            return carrier.get(key)
+
+        def keys(self, carrier):
+            raise NotImplementedError
+
+    context = propagator.extract({"uber-trace-id": ["%s:%s:0:1" % (T, S)]}, Context(), NoKeys())
+    assert get_current_span(context).get_span_context().trace_id == int(T, 16)
