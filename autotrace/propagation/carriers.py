@@ -58,6 +58,32 @@ def _pairs(carrier):
     return ()
 
 
+_SCAN = object()
+
+
+def _get_from_plain_dict(carrier, key, lowered, environ_name):
+    """The common case, answered with C-level operations, or _SCAN when unsure.
+
+    Lowercasing every name in one map() call tells how many names match; when the
+    only match is the exact spelling asked for, one dict lookup gives the value.
+    Anything unusual (other spellings, WSGI names, non-str names) goes to the scan.
+    """
+    try:
+        count = list(map(str.lower, carrier)).count(lowered)
+    except TypeError:  # a name that is not a str
+        return _SCAN
+    if environ_name in carrier:
+        return _SCAN
+    if count == 0:
+        return None
+    if count == 1 and key in carrier:
+        value = carrier[key]
+        if isinstance(value, (list, tuple)):
+            return list(map(_text_if_bytes, value))
+        return [_text_if_bytes(value)]
+    return _SCAN
+
+
 class CaseInsensitiveGetter(Getter):
     """Reads headers by name ignoring case, from dicts, pair lists and WSGI environs."""
 
@@ -70,6 +96,10 @@ class CaseInsensitiveGetter(Getter):
             return None
         lowered = key.lower()
         environ_name = _environ_name(lowered)
+        if type(carrier) is dict:
+            found = _get_from_plain_dict(carrier, key, lowered, environ_name)
+            if found is not _SCAN:
+                return found
         # Comparing lengths first skips lower() for almost every other header.
         key_length = len(key)
         environ_length = key_length + 5
@@ -133,6 +163,8 @@ def read_header(getter, carrier, name):
     raw = getter.get(carrier, name)
     if raw is None:
         return []
+    if type(raw) is list and len(raw) == 1 and type(raw[0]) is str:
+        return raw  # the usual answer, already in shape
     if isinstance(raw, (str, bytes, bytearray)):
         raw = (raw,)
     values = []

@@ -18,7 +18,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, get_c
 from .base import SafePropagator
 from .carriers import read_header
 from .traceparent import RANDOM_FLAG, format_traceparent, parse_traceparent
-from .tracestate import parse_tracestate, trace_state_from_pairs
+from .tracestate import read_tracestate, trace_state_from_pairs, tracestate_header
 
 __all__ = ["RANDOM_TRACE_KEY", "TraceContextPropagator"]
 
@@ -42,7 +42,7 @@ class TraceContextPropagator(SafePropagator):
             return context
         trace_id, span_id, flags = parsed
         tracestate_values = read_header(getter, carrier, _TRACESTATE)
-        trace_state = trace_state_from_pairs(parse_tracestate(tracestate_values) if tracestate_values else None)
+        trace_state = trace_state_from_pairs(*read_tracestate(tracestate_values)) if tracestate_values else None
         span_context = SpanContext(trace_id, span_id, True, _FLAGS[flags], trace_state)
         context = set_span_in_context(NonRecordingSpan(span_context), context)
         if flags & RANDOM_FLAG:
@@ -61,4 +61,4 @@ class TraceContextPropagator(SafePropagator):
         trace_state = span_context.trace_state
         if trace_state:
             # Written back exactly as received or as the SDK sampler left it.
-            setter.set(carrier, _TRACESTATE, trace_state.to_header())
+            setter.set(carrier, _TRACESTATE, tracestate_header(trace_state))

@@ -19,7 +19,7 @@ import re
 
 from opentelemetry.trace.span import TraceState
 
-__all__ = ["MAX_MEMBERS", "parse_tracestate", "trace_state_from_pairs"]
+__all__ = ["MAX_MEMBERS", "parse_tracestate", "read_tracestate", "trace_state_from_pairs", "tracestate_header"]
 
 MAX_MEMBERS = 32
 
@@ -38,7 +38,21 @@ _MEMBER_MAX_LENGTH = 256 + 1 + 256
 # checked by one regex in C; keys and values then contain neither "," nor "=", so
 # plain string splits take the header apart. Each repetition can only end at the
 # next ",", so a failed match costs time linear in the header length.
-_WELL_FORMED = re.compile(r"(?:{m},){{0,{n}}}{m}".format(m="(?:%s)=%s" % (_KEY, _VALUE), n=MAX_MEMBERS - 1))
+def _compile_well_formed():
+    plain = r"(?:{m},){{0,{n}}}{m}".format(m="(?:%s)=%s" % (_KEY, _VALUE), n=MAX_MEMBERS - 1)
+    # The same language with possessive quantifiers (Python 3.11+), which never give
+    # back what they matched: nearly twice as fast. A value is 1 to 256 characters
+    # not ending in a space, said here with a lookbehind.
+    key = r"(?:[a-z][_0-9a-z\-*/]{0,255}+|[a-z0-9][_0-9a-z\-*/]{0,240}+@[a-z][_0-9a-z\-*/]{0,13}+)"
+    member = key + r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{1,256}+(?<! )"
+    possessive = r"{m}(?:,{m}){{0,{n}}}+".format(m=member, n=MAX_MEMBERS - 1)
+    try:
+        return re.compile(possessive)
+    except re.error:  # Python 3.10
+        return re.compile(plain)
+
+
+_WELL_FORMED = _compile_well_formed()
 
 
 def parse_tracestate(headers):
@@ -46,14 +60,22 @@ def parse_tracestate(headers):
 
     Returns a dict (insertion ordered). Never raises for str input.
     """
+    return read_tracestate(headers)[0]
+
+
+def read_tracestate(headers):
+    """(pairs, header) for the given tracestate values: the valid members as a dict,
+    and the header string that writes them back when it is the input itself (the
+    common case), else None.
+    """
     header = headers[0] if len(headers) == 1 else ",".join(headers)
     if _WELL_FORMED.fullmatch(header) is not None:
         fields = header.replace("=", ",").split(",")
         alternate = iter(fields)
         pairs = dict(zip(alternate, alternate))  # key, value, key, value...
         if len(pairs) * 2 == len(fields):  # else a key repeats: keep the first below
-            return pairs
-    return _parse_member_by_member(header)
+            return pairs, header
+    return _parse_member_by_member(header), None
 
 
 def _parse_member_by_member(header):
@@ -91,12 +113,28 @@ _DIRECT = _can_build_directly()
 _EMPTY = TraceState()
 
 
-def trace_state_from_pairs(pairs):
-    """A TraceState holding `pairs`, a dict that `parse_tracestate` already validated."""
+# Attribute under which a TraceState we built keeps its header string: injecting the
+# state of a span whose trace continues then costs no re-serialisation. TraceState is
+# copy-on-write (add/update/delete return new objects), so the string stays true.
+HEADER_ATTRIBUTE = "_autotrace_header"
+
+
+def trace_state_from_pairs(pairs, header=None):
+    """A TraceState holding `pairs`, a dict that `parse_tracestate` already validated.
+
+    `header`, when given, must be exactly the serialisation of `pairs`.
+    """
     if not pairs:
         return _EMPTY
     if _DIRECT:
         state = object.__new__(TraceState)
         state._dict = pairs  # noqa: SLF001
+        if header is not None:
+            setattr(state, HEADER_ATTRIBUTE, header)
         return state
     return TraceState(list(pairs.items()))
+
+
+def tracestate_header(state):
+    """The tracestate header for `state`, reusing the string it was read from."""
+    return getattr(state, HEADER_ATTRIBUTE, None) or state.to_header()

@@ -269,3 +269,27 @@ def test_jaeger_baggage_round_trip(entries):
     out = {}
     propagator.inject(out, context)
     assert dict(baggage.get_all(propagator.extract(out, Context()))) == entries
+
+
+# ---- the fast tracestate path agrees with the member-by-member one ----
+
+_TRACESTATE_ALPHABET = "abz09_-*/@=, \t~\x7f\u00e9A"
+tracestate_like = st.one_of(
+    st.lists(st.tuples(tracestate_keys, tracestate_values), min_size=1, max_size=34).map(
+        lambda members: ",".join("%s=%s" % member for member in members)
+    ),
+    st.text(_TRACESTATE_ALPHABET, max_size=80),
+    st.builds(_mutate, st.sampled_from(["a=1,b@v=x y,c=3", "k" * 256 + "=" + "v" * 256]), st.integers(0, 600),
+              st.sampled_from(_TRACESTATE_ALPHABET), st.sampled_from(["insert", "delete", "replace"])),
+)
+
+
+@THOROUGH
+@given(tracestate_like)
+def test_tracestate_fast_path_agrees_with_the_slow_one(header):
+    from autotrace.propagation.tracestate import _parse_member_by_member, read_tracestate
+
+    pairs, remembered = read_tracestate([header])
+    assert pairs == _parse_member_by_member(header)
+    if remembered is not None:
+        assert remembered == ",".join("%s=%s" % pair for pair in pairs.items())

@@ -6,7 +6,7 @@ from opentelemetry.trace import get_current_span
 from opentelemetry.trace.span import TraceState
 
 from autotrace.propagation.tracecontext import TraceContextPropagator
-from autotrace.propagation.tracestate import parse_tracestate, trace_state_from_pairs
+from autotrace.propagation.tracestate import parse_tracestate, read_tracestate, trace_state_from_pairs, tracestate_header
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 propagator = TraceContextPropagator()
@@ -95,3 +95,17 @@ def test_linear_time_on_pathological_headers():
         started = time.perf_counter()
         parse_tracestate([text])
         assert time.perf_counter() - started < 0.5, text[:20]
+
+
+def test_remembered_header_is_not_reused_after_an_update():
+    context = propagator.extract({"traceparent": TRACEPARENT, "tracestate": "a=1,b=2"})
+    state = get_current_span(context).get_span_context().trace_state
+    assert tracestate_header(state) == "a=1,b=2"
+    assert tracestate_header(state.update("b", "3")) == "b=3,a=1"
+    assert tracestate_header(state.delete("a")) == "b=2"
+
+
+def test_header_not_remembered_when_it_is_not_the_serialisation():
+    pairs, header = read_tracestate([" a=1 ,,b=2"])
+    assert header is None and pairs == {"a": "1", "b": "2"}
+    assert read_tracestate(["a=1", "b=2"]) == ({"a": "1", "b": "2"}, "a=1,b=2")
