@@ -79,8 +79,28 @@ def _parse_member(member):
     return name, value, ";".join(properties)
 
 
+# The common case, plain `key=value` members without whitespace or properties, in a
+# header short enough that no size limit can apply, is checked by one regex and taken
+# apart with splits. Both character classes exclude "," and "=", so a failed match
+# costs time linear in the header length.
+_SIMPLE = re.compile(
+    r"{m}(?:,{m}){{0,{n}}}".format(m=r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+=[\x21\x23-\x2b\x2d-\x3a\x3c\x3e-\x5b\x5d-\x7e]*", n=MAX_MEMBERS - 1)
+)
+
+
 def parse_baggage(header):
     """The valid members of a baggage header as (name, value, properties) tuples."""
+    if len(header) <= MAX_MEMBER_BYTES and _SIMPLE.fullmatch(header) is not None:
+        fields = header.replace("=", ",").split(",")
+        alternate = iter(fields)
+        return [
+            (name, unquote(value, errors="replace") if "%" in value else value, "")
+            for name, value in zip(alternate, alternate)
+        ]
+    return _parse_member_by_member(header)
+
+
+def _parse_member_by_member(header):
     members = []
     total = 0
     for member in header.split(","):

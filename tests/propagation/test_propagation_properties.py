@@ -293,3 +293,22 @@ def test_tracestate_fast_path_agrees_with_the_slow_one(header):
     assert pairs == _parse_member_by_member(header)
     if remembered is not None:
         assert remembered == ",".join("%s=%s" % pair for pair in pairs.items())
+
+
+_BAGGAGE_ALPHABET = "aZ09!%=,;\" \t\\+~\x7f\u00e9"
+baggage_like = st.one_of(
+    st.lists(st.tuples(baggage_keys, st.text(_TOKEN_CHARS + "%=", max_size=12)), min_size=1, max_size=185).map(
+        lambda members: ",".join("%s=%s" % member for member in members)
+    ),
+    st.text(_BAGGAGE_ALPHABET, max_size=60),
+    st.builds(_mutate, st.sampled_from(["a=1,b=%C3%A9,c=", "k=v;p=1"]), st.integers(0, 20),
+              st.sampled_from(_BAGGAGE_ALPHABET), st.sampled_from(["insert", "delete", "replace"])),
+)
+
+
+@THOROUGH
+@given(baggage_like)
+def test_baggage_fast_path_agrees_with_the_slow_one(header):
+    from autotrace.propagation.baggage import _parse_member_by_member, parse_baggage
+
+    assert parse_baggage(header) == _parse_member_by_member(header)
