@@ -1,0 +1,177 @@
+"""Reading header values out of whatever object a framework calls "the headers".
+
+HTTP header names are case-insensitive, and the objects we receive do not agree on
+how they store them: a plain dict in any case ("Traceparent"), a list of
+(name, value) tuples (ASGI, raw http.client headers), a WSGI environ where the name
+became "HTTP_TRACEPARENT", multi-dicts that repeat a name. `CaseInsensitiveGetter`
+reads all of them, and returns every value found under the name so a propagator can
+see that a header was repeated.
+
+OTel's own `default_getter` does an exact-case dict lookup. Our propagators swap it
+for `case_insensitive_getter` (see `resolve_getter`), which reads a superset of what
+the default one reads, so callers who pass nothing get the right behaviour.
+"""
+
+from opentelemetry.propagators.textmap import Getter, default_getter
+
+__all__ = ["CaseInsensitiveGetter", "case_insensitive_getter", "resolve_getter", "read_header"]
+
+# A peer controls how many values a header has; a bound keeps pathological carriers
+# (thousands of repeated headers) from costing more than they are worth.
+_MAX_VALUES_PER_HEADER = 64
+
+# Lowercase name -> WSGI environ name, filled lazily; header names come from our own
+# propagators, so this stays tiny. Bounded anyway in case a caller loops over names.
+_ENVIRON_NAMES = {}
+
+
+def _environ_name(lowered):
+    name = _ENVIRON_NAMES.get(lowered)
+    if name is None:
+        name = "HTTP_" + lowered.upper().replace("-", "_")
+        if len(_ENVIRON_NAMES) < 256:
+            _ENVIRON_NAMES[lowered] = name
+    return name
+
+
+def _as_text(name):
+    """Header names and values may arrive as bytes (ASGI); header bytes are latin-1."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, (bytes, bytearray)):
+        return bytes(name).decode("latin-1")
+    return None
+
+
+def _text_if_bytes(value):
+    text = _as_text(value)
+    return value if text is None else text
+
+
+def _pairs(carrier):
+    """The carrier as an iterable of (name, value) pairs, whatever its shape."""
+    items = getattr(carrier, "items", None)
+    if items is not None:
+        return items()
+    if isinstance(carrier, (list, tuple)):
+        return carrier
+    return ()
+
+
+_SCAN = object()
+
+
+def _get_from_plain_dict(carrier, key, lowered, environ_name):
+    """The common case, answered with C-level operations, or _SCAN when unsure.
+
+    Lowercasing every name in one map() call tells how many names match; when the
+    only match is the exact spelling asked for, one dict lookup gives the value.
+    Anything unusual (other spellings, WSGI names, non-str names) goes to the scan.
+    """
+    try:
+        count = list(map(str.lower, carrier)).count(lowered)
+    except TypeError:  # a name that is not a str
+        return _SCAN
+    if environ_name in carrier:
+        return _SCAN
+    if count == 0:
+        return None
+    if count == 1 and key in carrier:
+        value = carrier[key]
+        if isinstance(value, (list, tuple)):
+            return list(map(_text_if_bytes, value))
+        return [_text_if_bytes(value)]
+    return _SCAN
+
+
+class CaseInsensitiveGetter(Getter):
+    """Reads headers by name ignoring case, from dicts, pair lists and WSGI environs."""
+
+    def get(self, carrier, key):
+        """Every value stored under `key` (any case, or its WSGI form), or None.
+
+        Byte values are decoded as latin-1, as HTTP header bytes are.
+        """
+        if carrier is None or not isinstance(key, str):
+            return None
+        lowered = key.lower()
+        environ_name = _environ_name(lowered)
+        if type(carrier) is dict:
+            found = _get_from_plain_dict(carrier, key, lowered, environ_name)
+            if found is not _SCAN:
+                return found
+        # Comparing lengths first skips lower() for almost every other header.
+        key_length = len(key)
+        environ_length = key_length + 5
+        found = None
+        for pair in _pairs(carrier):
+            try:
+                name, value = pair
+            except (TypeError, ValueError):
+                continue
+            if type(name) is not str:
+                name = _as_text(name)
+                if name is None:
+                    continue
+            length = len(name)
+            if length == key_length:
+                if name != lowered and name.lower() != lowered:
+                    continue
+            elif length != environ_length or name != environ_name:
+                continue
+            if found is None:
+                found = []
+            if isinstance(value, (list, tuple)):
+                found.extend(map(_text_if_bytes, value))
+            else:
+                found.append(_text_if_bytes(value))
+        return found
+
+    def keys(self, carrier):
+        """Header names in the carrier; WSGI "HTTP_X_Y" names come back as "x-y"."""
+        names = []
+        for pair in _pairs(carrier):
+            try:
+                name, _value = pair
+            except (TypeError, ValueError):
+                continue
+            name = _as_text(name)
+            if name is None:
+                continue
+            if name.startswith("HTTP_"):
+                name = name[5:].lower().replace("_", "-")
+            names.append(name)
+        return names
+
+
+case_insensitive_getter = CaseInsensitiveGetter()
+
+
+def resolve_getter(getter):
+    """The getter to use: ours in place of OTel's exact-case default."""
+    if getter is None or getter is default_getter:
+        return case_insensitive_getter
+    return getter
+
+
+def read_header(getter, carrier, name):
+    """All values of header `name` as a list of str, whatever the getter returned.
+
+    A getter may return None, a list, a bare string (a common bug in hand-written
+    getters), bytes, or values that are not text at all; non-text values are ignored.
+    """
+    raw = getter.get(carrier, name)
+    if raw is None:
+        return []
+    if type(raw) is list and len(raw) == 1 and type(raw[0]) is str:
+        return raw  # the usual answer, already in shape
+    if isinstance(raw, (str, bytes, bytearray)):
+        raw = (raw,)
+    values = []
+    for item in raw:
+        text = _as_text(item)
+        if text is not None:
+            values.append(text)
+            if len(values) >= _MAX_VALUES_PER_HEADER:
+                break
+    return values
