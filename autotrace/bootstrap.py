@@ -49,6 +49,7 @@ def start():
             messages.warn(problem)
         _registry.install()
         hooks.when_imported("opentelemetry.trace", _start_tracing)
+        hooks.when_imported("opentelemetry.propagate", _use_our_propagators)
         _flush_on_sigterm()
         messages.debug("started in pid %d; watching %s" % (os.getpid(), ", ".join(hooks.watched_modules())))
     except Exception as exc:
@@ -64,6 +65,13 @@ def _start_tracing(module):
     # provider now, so a tracer the app takes from the API is a real one.
     from autotrace import tracing
     tracing.start()
+
+
+def _use_our_propagators(module):
+    # Code that injects or extracts by hand with opentelemetry.propagate then follows
+    # OTEL_PROPAGATORS exactly as our instrumentations do.
+    from autotrace import tracing
+    module.set_global_textmap(tracing.propagator())
 
 
 def _flush_on_sigterm():

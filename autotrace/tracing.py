@@ -137,8 +137,6 @@ def propagator():
     """The propagator chosen by OTEL_PROPAGATORS, built on first use."""
     global _propagator
     if _propagator is None:
-        from opentelemetry.propagators.composite import CompositePropagator
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-        from opentelemetry.baggage.propagation import W3CBaggagePropagator
-        _propagator = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+        from autotrace.propagation import build_propagator
+        _propagator = build_propagator(_settings().propagators)
     return _propagator

@@ -40,3 +40,18 @@ def test_entry_points_finds_our_group(tmp_path, monkeypatch):
         assert installed_version("thirdparty-tracer") == "1.0"
     finally:
         distributions.refresh()
+
+
+def test_every_package_folder_is_shipped():
+    """A folder of modules missing from pyproject's package list works from a checkout
+    and breaks in every real install."""
+    import os
+    tomllib = pytest.importorskip("tomllib")   # Python 3.11+
+    from support import REPO
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as handle:
+        shipped = set(tomllib.load(handle)["tool"]["setuptools"]["packages"])
+    for folder, _dirs, files in os.walk(os.path.join(REPO, "autotrace")):
+        if "__pycache__" in folder or not any(f.endswith(".py") for f in files):
+            continue
+        package = os.path.relpath(folder, REPO).replace(os.sep, ".")
+        assert package in shipped, package + " is not in pyproject.toml's packages"

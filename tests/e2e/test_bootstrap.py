@@ -171,3 +171,13 @@ def test_a_library_outside_the_supported_range_is_left_alone(tmp_path):
     result = autotrace_run(tmp_path, ["--debug", sys.executable, "-c", code], PYTHONPATH=str(fake))
     assert result.stdout.strip() == "False"
     assert "requests: left alone: installed requests 1.0.0 is outside the supported range >=2.20,<3" in result.stderr
+
+
+def test_manual_propagation_uses_the_configured_propagators(tmp_path):
+    code = ("from opentelemetry import propagate, trace\n"
+            "carrier = {}\n"
+            "with trace.get_tracer('t').start_as_current_span('s'):\n"
+            "    propagate.inject(carrier)\n"
+            "print(sorted(carrier))\n")
+    result = autotrace_run(tmp_path, [sys.executable, "-c", code], OTEL_PROPAGATORS="b3multi")
+    assert result.stdout.strip() == "['x-b3-sampled', 'x-b3-spanid', 'x-b3-traceid']", result.stderr
