@@ -59,11 +59,15 @@ def _otlp(settings):
     # The OTLP exporters read the standard OTEL_EXPORTER_OTLP_* variables themselves
     # (endpoint, headers, certificates, compression, timeout): we do not re-implement
     # those, we only choose the protocol.
-    module_name = _OTLP_MODULES[settings.otlp_protocol]
+    #
+    # Imported here, in the thread that starts tracing, not lazily in the export
+    # thread: grpc registers an atexit hook when imported, which fails if a short
+    # program is already exiting by the time the export thread gets to it.
+    from importlib import import_module
+    module = import_module(_OTLP_MODULES[settings.otlp_protocol])
 
     def build():
-        from importlib import import_module
-        return import_module(module_name).OTLPSpanExporter()
+        return module.OTLPSpanExporter()
     return build
 
 

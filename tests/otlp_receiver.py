@@ -81,3 +81,35 @@ def _value(any_value):
     if kind == "array_value":
         return [_value(v) for v in value.values]
     return value
+
+
+class OtlpGrpcReceiver(OtlpReceiver):
+    """The same, over OTLP/gRPC (the collector's TraceService on 127.0.0.1)."""
+
+    def __init__(self):
+        from concurrent import futures
+
+        import grpc
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+        self.spans = []
+        self.requests = 0
+        receiver = self
+
+        class Service(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request, context):
+                receiver.requests += 1
+                receiver._decode(request.SerializeToString())
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+
+    def __enter__(self):
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.stop(grace=None)

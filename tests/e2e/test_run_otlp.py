@@ -66,3 +66,16 @@ def test_collector_down_or_hanging_does_not_hold_the_exit(tmp_path, hang):
     assert result.returncode == 0 and result.stdout.strip() == "done"
     assert "Traceback" not in result.stderr, result.stderr
     assert elapsed < 2.0 + 3.0, "exit took %.1fs; the flush bound is 2s" % elapsed
+
+
+def test_otlp_over_grpc(tmp_path):
+    from otlp_receiver import OtlpGrpcReceiver
+    script = tmp_path / "quick.py"
+    script.write_text("import sqlite3\nsqlite3.connect(':memory:').execute('SELECT 1')\nprint('done')\n")
+    with OtlpGrpcReceiver() as receiver:
+        env = autotrace_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+                            OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_SERVICE_NAME="grpc-svc")
+        result = run_traced([str(script)], env)
+        assert result.returncode == 0 and result.stdout.strip() == "done", result.stderr
+        assert "autotrace: warning" not in result.stderr, result.stderr
+    assert [(s["name"], s["service"]) for s in receiver.spans] == [("SELECT", "grpc-svc")]
