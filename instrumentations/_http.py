@@ -47,6 +47,8 @@ __all__ = ["client", "begin", "sending", "finish", "request_attributes", "PENDIN
 
 PENDING = "_autotrace_http_span"   # on a connection or streamed response: the span waiting to end
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# OTEL_PYTHON_<LIB>_EXCLUDED_URLS: OpenTelemetry's name for a library, where it differs from ours
+_LIBRARY_ALIASES = {"http_client": ("urllib",)}
 
 
 def client(instrumentation, describe, response, response_headers=None, still_open=None, is_async=False):
@@ -171,7 +173,9 @@ class _Policy:
         config = settings()
         self.scope = "autotrace.instrumentations." + instrumentation
         self.extra_redacted = frozenset(config.redact_query_params)
-        patterns = tuple(config.excluded_urls) + tuple(config.excluded_urls_by_library.get(instrumentation, ()))
+        patterns = tuple(config.excluded_urls)
+        for library in (instrumentation,) + _LIBRARY_ALIASES.get(instrumentation, ()):
+            patterns += tuple(config.excluded_urls_by_library.get(library, ()))
         self.excluded = UrlFilter(patterns) if patterns else None
         self.hosts = _host_filter(tuple(sorted(config.propagate_to)))
         sanitize = config.sanitize_header_fields

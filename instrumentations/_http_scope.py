@@ -3,7 +3,7 @@
 Excluded URLs (`OTEL_PYTHON_EXCLUDED_URLS`, `OTEL_PYTHON_<LIB>_EXCLUDED_URLS`):
 regular expressions searched anywhere in the full URL, as OpenTelemetry documents.
 
-Propagate-to (`AUTOTRACE_PROPAGATE_TO`): host patterns with shell wildcards,
+Propagate-to (`AUTOTRACE_PROPAGATE_TO`): host patterns where `*` (and `?`) are wildcards,
 `*.internal`, `api.example.com`, `localhost:8080`. A pattern with a port matches
 that host and port only; without one, any port. Empty means every host.
 
@@ -46,12 +46,10 @@ class HostFilter:
     __slots__ = ("_with_port", "_without_port", "_cache", "everyone")
 
     def __init__(self, patterns):
-        from fnmatch import translate
-        import re
         with_port = [p for p in patterns if ":" in p.rsplit("]", 1)[-1]]
         without_port = [p for p in patterns if p not in with_port]
-        self._with_port = re.compile("|".join(translate(p) for p in with_port)) if with_port else None
-        self._without_port = re.compile("|".join(translate(p) for p in without_port)) if without_port else None
+        self._with_port = _compile(with_port)
+        self._without_port = _compile(without_port)
         self._cache = {}
         self.everyone = not patterns or "*" in patterns
 
@@ -80,3 +78,12 @@ class HostFilter:
         if self._without_port is not None and self._without_port.match(host):
             return True
         return self._with_port is not None and bool(self._with_port.match("%s:%s" % (host, port)))
+
+
+def _compile(patterns):
+    # Only * and ? are wildcards: "[::1]" is an IPv6 address, not a character class.
+    import re
+    if not patterns:
+        return None
+    alternatives = (re.escape(p.lower()).replace(r"\*", ".*").replace(r"\?", ".") for p in patterns)
+    return re.compile("(?:%s)\\Z" % "|".join(alternatives))
