@@ -62,9 +62,8 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
         if described is None:
             return None
         method, url, headers = described
-        span = policy.start(method, url, headers)
-        context = suppress_http_spans(set_span_in_context(span) if span is not None else None)
-        return span, otel_context.attach(context), url
+        span, context = policy.start(method, url, headers)
+        return span, otel_context.attach(suppress_http_spans(context)), url
 
     def after(state, result):
         if state is None:
@@ -104,14 +103,14 @@ def begin(instrumentation, describe, add_header):
             return None
         _end_abandoned(instance)
         method, url = described
-        return instance, policy.start(method, url, None), url
+        return instance, policy.start(method, url, None)[0], url
 
     def after(state, result):
         if state is None:
             return result
         instance, span, url = state
         carrier = {}
-        policy.inject(carrier, span, url)
+        policy.inject(carrier, set_span_in_context(span) if span is not None else None, url)
         for name, value in carrier.items():
             add_header(instance, name, value)
         if span is not None:
@@ -131,7 +130,7 @@ def sending(instrumentation, is_async=False):
     policy = _Policy(instrumentation)
 
     def before(instance, args, kwargs):
-        return instance if _pending_of(instance) is not None else None
+        return instance   # request() starts the span inside this call, so look only on failure
 
     def after(instance, result):
         return result
@@ -187,25 +186,26 @@ class _Policy:
         self.response_headers = response_headers
 
     def start(self, method, url, headers):
-        """The started span, or None for an excluded URL; injects into `headers`."""
+        """(span, context with it) or (None, None) for an excluded URL; injects into `headers`."""
         url = str(url) if url is not None else ""
         if self.excluded is not None and self.excluded.excluded(url):
             if headers is not None:
                 self.inject(headers, None, url)
-            return None
+            return None, None
         span = tracing.tracer(self.scope).start_span(
             _span_name(method), kind=SpanKind.CLIENT, attributes=request_attributes(method, url, self.extra_redacted))
+        context = set_span_in_context(span)
         if headers is not None:
-            self.inject(headers, span, url)
+            self.inject(headers, context, url)
             if self.request_capture is not None:
                 span.set_attributes(self.request_capture.attributes(headers))
-        return span
+        return span, context
 
-    def inject(self, headers, span, url):
-        """The trace headers of `span` (None: of the current context) into `headers`,
+    def inject(self, headers, context, url):
+        """The trace headers of `context` (None: the current one) into `headers`,
         unless AUTOTRACE_PROPAGATE_TO keeps them from this host."""
         if self.hosts.allows(url):
-            tracing.propagator().inject(headers, context=set_span_in_context(span) if span is not None else None)
+            tracing.propagator().inject(headers, context=context)
 
     def record_response(self, span, result):
         status, protocol = self.response(result)
@@ -231,11 +231,6 @@ def _host_filter(patterns):
     if found is None:
         found = _host_filters[patterns] = HostFilter(patterns)
     return found
-
-
-def _pending_of(instance):
-    namespace = getattr(instance, "__dict__", None)
-    return namespace.get(PENDING) if namespace is not None else None
 
 
 def _pop_pending(instance):

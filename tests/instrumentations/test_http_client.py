@@ -93,3 +93,13 @@ def test_nested_in_a_manual_span(traced, spans, httpserver):
         urllib.request.urlopen(httpserver.url_for("/")).read()
     client, parent = spans()
     assert client.parent.span_id == job.context.span_id
+
+
+def test_a_bad_header_ends_the_span_with_the_error(traced, spans, httpserver):
+    connection = http.client.HTTPConnection("127.0.0.1", httpserver.port)
+    with pytest.raises(ValueError) as info:
+        connection.request("GET", "/", headers={"X-Bad": "line\r\nbreak"})
+    (span,) = spans()
+    assert span.attributes["error.type"] == "ValueError"
+    assert "Invalid header value" in str(info.value)
+    connection.close()

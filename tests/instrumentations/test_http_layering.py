@@ -90,3 +90,19 @@ def test_only_inner_layers_instrumented_still_trace(instrument, spans, httpserve
     (span,) = spans()
     assert span.instrumentation_scope.name == "autotrace.instrumentations.http_client"
     assert_carried(span, sent_traceparents(httpserver)[0][0])
+
+
+def test_the_apps_exception_is_the_same_object(everything, spans, httpserver):
+    httpserver.expect_request("/").respond_with_data("ok")
+    marker = LookupError("raised by the app's own hook")
+
+    def hook(*args, **kwargs):
+        raise marker
+
+    with pytest.raises(LookupError) as from_requests:
+        requests.get(httpserver.url_for("/"), hooks={"response": hook})
+    with pytest.raises(LookupError) as from_httpx:
+        httpx.Client(event_hooks={"response": [hook]}).get(httpserver.url_for("/"))
+    assert from_requests.value is marker and from_httpx.value is marker
+    spans_seen = spans()
+    assert [s.attributes["error.type"] for s in spans_seen] == ["LookupError", "LookupError"]
