@@ -47,6 +47,7 @@ __all__ = ["client", "begin", "sending", "finish", "request_attributes", "PENDIN
 
 PENDING = "_autotrace_http_span"   # on a connection or streamed response: the span waiting to end
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CACHE_LIMIT = 1024
 # OTEL_PYTHON_<LIB>_EXCLUDED_URLS: OpenTelemetry's name for a library, where it differs from ours
 _LIBRARY_ALIASES = {"http_client": ("urllib",)}
 
@@ -184,6 +185,7 @@ class _Policy:
                                               sanitize) or None
         self.response = response
         self.response_headers = response_headers
+        self._attributes = {}   # (method, url) -> request attributes; the SDK copies them into each span
 
     def start(self, method, url, headers):
         """(span, context with it) or (None, None) for an excluded URL; injects into `headers`."""
@@ -192,8 +194,14 @@ class _Policy:
             if headers is not None:
                 self.inject(headers, None, url)
             return None, None
-        span = tracing.tracer(self.scope).start_span(
-            _span_name(method), kind=SpanKind.CLIENT, attributes=request_attributes(method, url, self.extra_redacted))
+        key = (method, url)
+        attributes = self._attributes.get(key)
+        if attributes is None:   # a service calls the same few URLs: parse and redact each once
+            attributes = request_attributes(method, url, self.extra_redacted)
+            if len(self._attributes) >= _CACHE_LIMIT:
+                self._attributes.clear()
+            self._attributes[key] = attributes
+        span = tracing.tracer(self.scope).start_span(_span_name(method), kind=SpanKind.CLIENT, attributes=attributes)
         context = set_span_in_context(span)
         if headers is not None:
             self.inject(headers, context, url)
