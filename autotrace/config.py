@@ -63,6 +63,17 @@ class Settings:
                                                     lower=False)
         self.db_query_max = read.number("db_query_max", "AUTOTRACE_DB_QUERY_MAX", 2048, minimum=16)
         self.db_sanitize = read.flag("db_sanitize", "AUTOTRACE_DB_SANITIZE", True)
+        # HTTP clients: which URLs get no span, which hosts get trace headers, which headers are recorded
+        self.excluded_urls = read.regexes("excluded_urls", "OTEL_PYTHON_EXCLUDED_URLS")
+        self.excluded_urls_by_library = read.library_regexes("excluded_urls_by_library", "OTEL_PYTHON_",
+                                                             "_EXCLUDED_URLS")
+        self.propagate_to = read.names_union("propagate_to", ("AUTOTRACE_PROPAGATE_TO",))
+        self.capture_request_headers = read.names_union(
+            "capture_request_headers", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST",))
+        self.capture_response_headers = read.names_union(
+            "capture_response_headers", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE",))
+        self.sanitize_header_fields = read.names_union(
+            "sanitize_header_fields", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS",))
         return self
 
     # -- questions the core asks ----------------------------------------------------
@@ -199,6 +210,40 @@ class _Reader:
             used.append(var)
         self.settings.sources[field] = ", ".join(used) if used else "default"
         return toggles
+
+    def regexes(self, field, names):
+        """A comma list of regular expressions (kept as text); a pattern that does not
+        compile is dropped with a warning. `re` is imported only when the variable is set."""
+        var, raw = self._lookup(field, names)
+        if var is None:
+            return ()
+        return self._valid_patterns(var, raw)
+
+    def library_regexes(self, field, prefix, suffix):
+        """PREFIX<LIB>SUFFIX=regex,regex for any LIB -> {lib (lowercase): (regex, ...)}."""
+        found, used = {}, []
+        for var in sorted(self.env):
+            if not (var.startswith(prefix) and var.endswith(suffix)) or len(var) <= len(prefix) + len(suffix):
+                continue
+            raw = self.env[var].strip()
+            if raw:
+                found[var[len(prefix):-len(suffix)].lower()] = self._valid_patterns(var, raw)
+                used.append(var)
+        self.settings.sources[field] = ", ".join(used) if used else "default"
+        return found
+
+    def _valid_patterns(self, var, raw):
+        import re
+        kept = []
+        for pattern in _split_list(raw):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.settings.problems.append(
+                    "%s: %r is not a valid regular expression (%s); ignored" % (var, pattern, exc))
+                continue
+            kept.append(pattern)
+        return tuple(kept)
 
     def pairs(self, field, names):
         """OTEL_RESOURCE_ATTRIBUTES: k=v,k2=v2 with percent-encoded values."""

@@ -27,10 +27,12 @@ def print_report(out=None):
     for field, value, source in settings.describe():
         write("  %-26s %-40s %s" % (field, _show(value), "from " + source if source != "default" else "default"))
     write()
+    write("Propagators: %s" % _propagators(settings))
+    write()
     write("Instrumentations")
     for status in registry.statuses():
         version = status.version or "-"
-        write("  %-12s %-20s %-12s %-14s %s" % (status.name, status.state, version, status.supported or "any",
+        write("  %-14s %-20s %-13s %-14s %s" % (status.name, status.state, version, status.supported or "any",
                                                 status.detail))
     write()
     write("Exporters")
@@ -52,11 +54,25 @@ def print_report(out=None):
     return 0
 
 
+def _propagators(settings):
+    """The active propagators and the headers they read and write, from OTEL_PROPAGATORS."""
+    if not settings.propagators:
+        return "none: no trace context is sent or received"
+    try:
+        from autotrace.propagation import build_propagator
+        headers = sorted(build_propagator(settings.propagators).fields)
+    except Exception as exc:
+        return "%s (cannot be built: %s)" % (", ".join(settings.propagators), exc)
+    return "%s (headers: %s)" % (", ".join(settings.propagators), ", ".join(headers))
+
+
 def _show(value):
     if isinstance(value, (set, frozenset)):
         return ",".join(sorted(value)) or "(none)"
     if isinstance(value, tuple):
         return ",".join(value) or "(none)"
+    if isinstance(value, dict) and any(isinstance(v, tuple) for v in value.values()):
+        return " ".join("%s=%s" % (k, ",".join(v)) for k, v in sorted(value.items())) or "(none)"
     if isinstance(value, dict):
         return ",".join("%s=%s" % item for item in sorted(value.items())) or "(none)"
     return str(value) if value != "" else "(not set)"

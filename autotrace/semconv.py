@@ -15,6 +15,8 @@ CLIENT_ADDRESS = "client.address"
 USER_AGENT_ORIGINAL = "user_agent.original"
 NETWORK_PROTOCOL_VERSION = "network.protocol.version"
 ERROR_TYPE = "error.type"
+HTTP_REQUEST_HEADER_PREFIX = "http.request.header."     # + lowercase header name; value: list of strings
+HTTP_RESPONSE_HEADER_PREFIX = "http.response.header."
 
 # Databases
 DB_SYSTEM_NAME = "db.system.name"

@@ -3,11 +3,29 @@
 A client's spec supplies small functions that pull facts out of its own objects:
 
     describe(instance, args, kwargs) -> (method, url, headers) or None to skip
-        `headers` is the outgoing header mapping to inject trace context into.
+        `headers` is the outgoing header mapping to inject trace context into
+        (a fresh one the extractor placed in `kwargs`, never a mapping the app keeps).
     response(result) -> (status_code, protocol_version or None)
+    response_headers(result) -> the response's header mapping (optional)
+    still_open(result) -> True when the body is still being streamed (optional); the
+        span then ends in `finish`, patched onto the response's close.
 
 Everything else is here: the CLIENT span named by the method, stable HTTP attributes,
-URL redaction, context injection, status and errors.
+URL redaction, excluded URLs, context injection (only to allowed hosts), header
+capture, status and errors.
+
+One span per logical request: while the wrapped call runs, the current context has
+HTTP spans suppressed (propagation/suppression.py), so a client built on another
+(requests on urllib3 on http.client) produces one span, and only the outermost one
+injects the trace headers.
+
+Excluded URLs get no span, but the calls below are still suppressed and the
+current context (the caller's span, if any) is still injected: the service called
+keeps joining the caller's trace, it just has no client span to hang from.
+
+`begin` / `sending` / `finish` serve clients that send a request in steps
+(http.client: putrequest, putheader..., endheaders, getresponse): the span starts
+with the first step and waits on the connection object for the response.
 """
 
 from urllib.parse import urlsplit
@@ -18,44 +36,47 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_contex
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
+from autotrace.propagation.suppression import http_spans_suppressed, suppress_http_spans
 from autotrace.redaction import redact_url, url_secrets
 from autotrace.spans import fail_span
 
-__all__ = ["client"]
+from ._http_headers import HeaderCapture
+from ._http_scope import HostFilter, UrlFilter
 
+__all__ = ["client", "begin", "sending", "finish", "request_attributes", "PENDING"]
+
+PENDING = "_autotrace_http_span"   # on a connection or streamed response: the span waiting to end
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CACHE_LIMIT = 1024
+# OTEL_PYTHON_<LIB>_EXCLUDED_URLS: OpenTelemetry's name for a library, where it differs from ours
+_LIBRARY_ALIASES = {"http_client": ("urllib",)}
 
 
-def client(instrumentation, describe, response, is_async=False):
-    scope = "autotrace.instrumentations." + instrumentation
-    extra_redacted = frozenset(settings().redact_query_params)
+def client(instrumentation, describe, response, response_headers=None, still_open=None, is_async=False):
+    """The span covers the wrapped call (and, with `still_open`, the streamed body)."""
+    policy = _Policy(instrumentation, response, response_headers)
 
     def before(instance, args, kwargs):
+        if http_spans_suppressed():
+            return None
         described = describe(instance, args, kwargs)
         if described is None:
             return None
         method, url, headers = described
-        span = tracing.tracer(scope).start_span(
-            _span_name(method), kind=SpanKind.CLIENT, attributes=request_attributes(method, url, extra_redacted))
-        span_context = set_span_in_context(span)
-        if headers is not None:
-            tracing.propagator().inject(headers, context=span_context)
-        return span, otel_context.attach(span_context), url
+        span, context = policy.start(method, url, headers)
+        return span, otel_context.attach(suppress_http_spans(context)), url
 
     def after(state, result):
         if state is None:
             return result
         span, token, _url = state
         otel_context.detach(token)
-        status, protocol = response(result)
-        if status is not None:
-            span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, status)
-            if status >= 400:
-                span.set_attribute(semconv.ERROR_TYPE, str(status))
-                span.set_status(Status(StatusCode.ERROR))
-        if protocol:
-            span.set_attribute(semconv.NETWORK_PROTOCOL_VERSION, protocol)
-        span.end()
+        if span is not None:
+            policy.record_response(span, result)
+            if still_open is not None and still_open(result):
+                setattr(result, PENDING, (span, _url))
+            else:
+                span.end()
         return result
 
     def failed(state, exc):
@@ -63,9 +84,174 @@ def client(instrumentation, describe, response, is_async=False):
             return
         span, token, url = state
         otel_context.detach(token)
-        fail_span(span, exc, secrets=url_secrets(url, extra_redacted) if url else ())
+        if span is not None:
+            policy.fail(span, exc, url)
 
     return Interceptor(before, after, failed, is_async=is_async)
+
+
+def begin(instrumentation, describe, add_header):
+    """The first step of a request sent in steps: `describe` gives (method, url);
+    after the step, the trace headers are sent with `add_header(instance, name, value)`
+    and the span is left on the instance for `finish`."""
+    policy = _Policy(instrumentation)
+
+    def before(instance, args, kwargs):
+        if http_spans_suppressed():
+            return None
+        described = describe(instance, args, kwargs)
+        if described is None:
+            return None
+        _end_abandoned(instance)
+        method, url = described
+        return instance, policy.start(method, url, None)[0], url
+
+    def after(state, result):
+        if state is None:
+            return result
+        instance, span, url = state
+        carrier = {}
+        policy.inject(carrier, set_span_in_context(span) if span is not None else None, url)
+        for name, value in carrier.items():
+            add_header(instance, name, value)
+        if span is not None:
+            setattr(instance, PENDING, (span, url))
+        return result
+
+    def failed(state, exc):
+        if state is not None and state[1] is not None:
+            policy.fail(state[1], exc, state[2])
+
+    return Interceptor(before, after, failed)
+
+
+def sending(instrumentation, is_async=False):
+    """A middle step: when it raises (connection refused, say), the waiting span ends
+    with that error; when it succeeds, the span keeps waiting."""
+    policy = _Policy(instrumentation)
+
+    def before(instance, args, kwargs):
+        return instance   # request() starts the span inside this call, so look only on failure
+
+    def after(instance, result):
+        return result
+
+    def failed(instance, exc):
+        pending = _pop_pending(instance) if instance is not None else None
+        if pending is not None:
+            policy.fail(pending[0], exc, pending[1])
+
+    return Interceptor(before, after, failed, is_async=is_async)
+
+
+def finish(instrumentation, response=None, response_headers=None, is_async=False):
+    """The last step (getresponse, or closing a streamed response): ends the span left
+    on the instance, recording the response when `response` is given."""
+    policy = _Policy(instrumentation, response, response_headers)
+
+    def before(instance, args, kwargs):
+        return _pop_pending(instance)
+
+    def after(pending, result):
+        if pending is not None:
+            if response is not None:
+                policy.record_response(pending[0], result)
+            pending[0].end()
+        return result
+
+    def failed(pending, exc):
+        if pending is not None:
+            policy.fail(pending[0], exc, pending[1])
+
+    return Interceptor(before, after, failed, is_async=is_async)
+
+
+class _Policy:
+    """What one instrumentation does with a request: settings read once, at patch time."""
+
+    def __init__(self, instrumentation, response=None, response_headers=None):
+        config = settings()
+        self.scope = "autotrace.instrumentations." + instrumentation
+        self.extra_redacted = frozenset(config.redact_query_params)
+        patterns = tuple(config.excluded_urls)
+        for library in (instrumentation,) + _LIBRARY_ALIASES.get(instrumentation, ()):
+            patterns += tuple(config.excluded_urls_by_library.get(library, ()))
+        self.excluded = UrlFilter(patterns) if patterns else None
+        self.hosts = _host_filter(tuple(sorted(config.propagate_to)))
+        sanitize = config.sanitize_header_fields
+        self.request_capture = HeaderCapture(config.capture_request_headers, semconv.HTTP_REQUEST_HEADER_PREFIX,
+                                             sanitize) or None
+        self.response_capture = HeaderCapture(config.capture_response_headers, semconv.HTTP_RESPONSE_HEADER_PREFIX,
+                                              sanitize) or None
+        self.response = response
+        self.response_headers = response_headers
+        self._attributes = {}   # (method, url) -> request attributes; the SDK copies them into each span
+
+    def start(self, method, url, headers):
+        """(span, context with it) or (None, None) for an excluded URL; injects into `headers`."""
+        url = str(url) if url is not None else ""
+        if self.excluded is not None and self.excluded.excluded(url):
+            if headers is not None:
+                self.inject(headers, None, url)
+            return None, None
+        key = (method, url)
+        attributes = self._attributes.get(key)
+        if attributes is None:   # a service calls the same few URLs: parse and redact each once
+            attributes = request_attributes(method, url, self.extra_redacted)
+            if len(self._attributes) >= _CACHE_LIMIT:
+                self._attributes.clear()
+            self._attributes[key] = attributes
+        span = tracing.tracer(self.scope).start_span(_span_name(method), kind=SpanKind.CLIENT, attributes=attributes)
+        context = set_span_in_context(span)
+        if headers is not None:
+            self.inject(headers, context, url)
+            if self.request_capture is not None:
+                span.set_attributes(self.request_capture.attributes(headers))
+        return span, context
+
+    def inject(self, headers, context, url):
+        """The trace headers of `context` (None: the current one) into `headers`,
+        unless AUTOTRACE_PROPAGATE_TO keeps them from this host."""
+        if self.hosts.allows(url):
+            tracing.propagator().inject(headers, context=context)
+
+    def record_response(self, span, result):
+        status, protocol = self.response(result)
+        if status is not None:
+            span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, status)
+            if status >= 400:
+                span.set_attribute(semconv.ERROR_TYPE, str(status))
+                span.set_status(Status(StatusCode.ERROR))
+        if protocol:
+            span.set_attribute(semconv.NETWORK_PROTOCOL_VERSION, protocol)
+        if self.response_capture is not None and self.response_headers is not None:
+            span.set_attributes(self.response_capture.attributes(self.response_headers(result)))
+
+    def fail(self, span, exc, url):
+        fail_span(span, exc, secrets=url_secrets(url, self.extra_redacted) if url else ())
+
+
+_host_filters = {}
+
+
+def _host_filter(patterns):
+    found = _host_filters.get(patterns)
+    if found is None:
+        found = _host_filters[patterns] = HostFilter(patterns)
+    return found
+
+
+def _pop_pending(instance):
+    namespace = getattr(instance, "__dict__", None)
+    return namespace.pop(PENDING, None) if namespace is not None else None
+
+
+def _end_abandoned(instance):
+    # A request whose response was never read (the app gave up on the connection):
+    # its span ends now, rather than never.
+    pending = _pop_pending(instance)
+    if pending is not None:
+        pending[0].end()
 
 
 def _span_name(method):

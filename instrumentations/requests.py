@@ -15,6 +15,10 @@ def _response(response):
     return response.status_code, protocol
 
 
+def _response_headers(response):
+    return response.headers
+
+
 SPEC = Instrumentation(
     name="requests",
     modules=("requests",),
@@ -22,6 +26,7 @@ SPEC = Instrumentation(
     supported=">=2.20,<3",
     description="HTTP client spans and outgoing trace context for requests",
     patches=(
-        Patch("requests.sessions", "Session.send", Wrapper("_http.client", describe=_describe, response=_response)),
+        Patch("requests.sessions", "Session.send", Wrapper("_http.client", describe=_describe, response=_response,
+                                                                   response_headers=_response_headers)),
     ),
 )

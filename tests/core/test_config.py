@@ -87,3 +87,35 @@ def test_protocol_choice():
     assert Settings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}).otlp_protocol == "grpc"
     bad = Settings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"})
     assert bad.otlp_protocol == "http/protobuf" and "grpc" in bad.problems[0]
+
+
+def test_http_client_settings():
+    s = Settings.from_env({
+        "OTEL_PYTHON_EXCLUDED_URLS": "/health$, ^https://metrics\\.",
+        "OTEL_PYTHON_HTTPX_EXCLUDED_URLS": "/skip",
+        "OTEL_PYTHON_AIOHTTP_CLIENT_EXCLUDED_URLS": "/a,/b",
+        "AUTOTRACE_PROPAGATE_TO": "*.Internal, localhost:8080",
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST": "X-Request-Id,Accept",
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE": "Content-Type",
+        "OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS": "X-Session",
+    })
+    assert s.problems == []
+    assert s.excluded_urls == ("/health$", "^https://metrics\\.")
+    assert s.excluded_urls_by_library == {"httpx": ("/skip",), "aiohttp_client": ("/a", "/b")}
+    assert s.propagate_to == {"*.internal", "localhost:8080"}
+    assert s.capture_request_headers == {"x-request-id", "accept"}
+    assert s.capture_response_headers == {"content-type"}
+    assert s.sanitize_header_fields == {"x-session"}
+    assert s.sources["excluded_urls_by_library"] == (
+        "OTEL_PYTHON_AIOHTTP_CLIENT_EXCLUDED_URLS, OTEL_PYTHON_HTTPX_EXCLUDED_URLS")
+    defaults = Settings.from_env({})
+    assert (defaults.excluded_urls, defaults.excluded_urls_by_library, defaults.propagate_to) == ((), {}, set())
+
+
+def test_a_bad_excluded_url_pattern_is_dropped_with_one_warning():
+    s = Settings.from_env({"OTEL_PYTHON_EXCLUDED_URLS": "/ok,(unclosed", "OTEL_PYTHON_REQUESTS_EXCLUDED_URLS": "[x"})
+    assert s.excluded_urls == ("/ok",)
+    assert s.excluded_urls_by_library == {"requests": ()}
+    assert len(s.problems) == 2
+    assert "OTEL_PYTHON_EXCLUDED_URLS: '(unclosed' is not a valid regular expression" in s.problems[0]
+    assert s.problems[1].startswith("OTEL_PYTHON_REQUESTS_EXCLUDED_URLS: '[x'")

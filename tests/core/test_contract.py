@@ -16,7 +16,7 @@ SPECS = sorted(load_specs())
 
 
 def test_every_builtin_spec_is_listed():
-    assert {"requests", "psycopg", "sqlite3"} <= set(SPECS)
+    assert {"requests", "psycopg", "sqlite3", "urllib3", "httpx", "http_client", "aiohttp_client"} <= set(SPECS)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -24,6 +24,20 @@ def test_healthy_configuration(tmp_path):
     assert "python 3" in rows["sqlite3"]
     assert "[writable]" in rows["store"]
     assert "No problems found." in result.stdout
+    assert "Propagators: tracecontext, baggage (headers: baggage, traceparent, tracestate)" in result.stdout
+    for name in ("urllib3", "httpx", "http_client", "aiohttp_client"):
+        assert name in rows, name
+
+
+def test_propagators_and_http_settings_are_listed(tmp_path):
+    result, rows = doctor(tmp_path, OTEL_PROPAGATORS="b3multi,jaeger", AUTOTRACE_PROPAGATE_TO="*.internal",
+                          OTEL_PYTHON_HTTPX_EXCLUDED_URLS="/health,/metrics")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Propagators: b3multi, jaeger (headers: uber-trace-id, x-b3-" in result.stdout
+    assert "*.internal" in rows["propagate_to"] and "AUTOTRACE_PROPAGATE_TO" in rows["propagate_to"]
+    assert "httpx=/health,/metrics" in rows["excluded_urls_by_library"]
+    none = doctor(tmp_path, OTEL_PROPAGATORS="none")[0]
+    assert "Propagators: none" in none.stdout
 
 
 def test_bad_values_and_unreachable_targets_fail(tmp_path):

@@ -1,0 +1,166 @@
+"""Per-request cost of `requests.get` and `httpx.Client.get` against a keep-alive local
+server, instrumented minus bare.
+
+usage: python benchmarks/bench_http_clients.py [--runs N] [--calls N] [--otel-python PATH]
+
+The server is a minimal HTTP/1.1 keep-alive responder in its own process, so it does
+not compete with the client for the GIL. Each measurement runs in a fresh
+interpreter: bare; autotrace with the default exporter (local store); autotrace with
+OTEL_TRACES_EXPORTER=none (the span is made, not exported); and, when --otel-python
+names a venv's python with opentelemetry-distro and the contrib requests/httpx
+instrumentations, `opentelemetry-instrument` with OTEL_TRACES_EXPORTER=none.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+from _common import machine, median
+
+SERVER = r"""
+import asyncio, sys
+REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            writer.write(REPLY)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+CLIENT = r"""
+import json, sys, time
+client_name, url, calls, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if mode == "autotrace":
+    from autotrace import bootstrap
+    bootstrap.start()   # what sitecustomize does; the clients are patched on import
+if client_name == "requests":
+    import requests
+    session = requests.Session()
+    get = session.get
+else:
+    import httpx
+    client = httpx.Client()
+    get = client.get
+for _ in range(500):   # warm up: connection, caches, the SDK, the exporter thread
+    get(url)
+samples = []
+for _ in range(7):
+    started = time.perf_counter_ns()
+    for _ in range(calls):
+        get(url)
+    samples.append((time.perf_counter_ns() - started) / calls)
+    time.sleep(0.05)
+# The quietest round: on a shared machine the others mostly measure the neighbours.
+print(json.dumps({"ns_per_call": min(samples)}))
+"""
+
+
+PATH_ONLY = r"""
+import json, sys, time
+import httpx
+from autotrace import bootstrap, patching
+from autotrace.instrumentations import httpx as spec
+bootstrap.start()
+from autotrace.instrumentations._http import client
+interceptor = client("httpx", describe=spec._describe, response=spec._response,
+                     response_headers=spec._response_headers, still_open=spec._still_open)
+call = patching.guard(interceptor, "httpx")
+request = httpx.Request("GET", sys.argv[1])
+response = httpx.Response(200, content=b"ok", request=request)
+response.read()
+send = lambda request: response
+for _ in range(2000):
+    call(send, None, (request,), {})
+samples = []
+for _ in range(7):
+    started = time.perf_counter_ns()
+    for _ in range(5000):
+        call(send, None, (request,), {})
+    samples.append((time.perf_counter_ns() - started) / 5000)
+    time.sleep(0.05)
+print(json.dumps({"ns_per_call": min(samples)}))
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def measure(command, env):
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise SystemExit("benchmark child failed:\n" + result.stderr)
+    return json.loads(result.stdout.strip().splitlines()[-1])["ns_per_call"]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--otel-python", help="python of a venv with opentelemetry-distro and the "
+                                              "requests/httpx contrib instrumentations")
+    options = parser.parse_args()
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    server.stdout.readline()
+    url = "http://127.0.0.1:%d/items?page=2" % port
+    folder = tempfile.mkdtemp()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOTRACE_", "OTEL_"))}
+    env.update(AUTOTRACE_STORE=os.path.join(folder, "bench.db"), OTEL_BSP_MAX_QUEUE_SIZE="100000")
+    no_export = dict(env, OTEL_TRACES_EXPORTER="none")
+
+    modes = [("bare", [sys.executable], "bare", env),
+             ("autotrace, default store exporter", [sys.executable], "autotrace", env),
+             ("autotrace, OTEL_TRACES_EXPORTER=none", [sys.executable], "autotrace", no_export)]
+    if options.otel_python:
+        otel_bin = os.path.dirname(options.otel_python)
+        otel_env = dict(no_export, OTEL_SERVICE_NAME="bench", OTEL_METRICS_EXPORTER="none",
+                        OTEL_LOGS_EXPORTER="none", PATH=otel_bin + os.pathsep + env.get("PATH", ""))
+        modes.append(("opentelemetry-instrument, exporter none", [os.path.join(otel_bin, "opentelemetry-instrument"),
+                                                                  options.otel_python], "bare", otel_env))
+        modes.append(("bare, in the opentelemetry venv", [options.otel_python], "bare", otel_env))
+    try:
+        print("machine: " + machine())
+        print("GET %s, keep-alive; median over %d fresh processes of the fastest of 7 rounds x %d calls"
+              % (url, options.runs, options.calls))
+        for client_name in ("requests", "httpx"):
+            samples = {label: [] for label, _, _, _ in modes}
+            for _ in range(options.runs):   # modes interleaved, so a noisy minute hits them all alike
+                for label, prefix, mode, mode_env in modes:
+                    command = prefix + ["-c", CLIENT, client_name, url, str(options.calls), mode]
+                    samples[label].append(measure(command, mode_env))
+            results = {label: median(values) for label, values in samples.items()}
+            bare = results["bare"]
+            print("%s:" % client_name)
+            for label, value in results.items():
+                base = results["bare, in the opentelemetry venv"] if label.startswith("opentelemetry") else bare
+                added = "" if label.startswith("bare") else "  (+%.1f us)" % ((value - base) / 1000)
+                print("  %-42s %8.1f us/request%s" % (label, value / 1000, added))
+        path_only = median([measure([sys.executable, "-c", PATH_ONLY, url], no_export) for _ in range(options.runs)])
+        print("our path alone (httpx describe, span, inject, response, end; no network, exporter none): "
+              "%.1f us/request" % (path_only / 1000))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The standard library's http.client, and so urllib.request (and xmlrpc.client) too.
+
+A request is sent in steps, so the span does not wrap one call: it starts in
+`putrequest` (which `request()` calls), sends its trace headers right after it, ends
+with an error if sending fails (`request`, `endheaders`: connection refused, DNS),
+and ends in `getresponse`, when the status line and headers have arrived.
+"""
+
+from autotrace.spec import Instrumentation, Patch, Wrapper
+
+_PROTOCOLS = {10: "1.0", 11: "1.1"}
+
+
+def _describe(instance, args, kwargs):
+    method = args[0] if args else kwargs.get("method")
+    url = str(args[1] if len(args) > 1 else kwargs.get("url", ""))
+    host = getattr(instance, "_tunnel_host", None) or instance.host   # through an HTTPS proxy: the real target
+    if "://" in url and host == instance.host:   # absolute form: a plain HTTP proxy
+        return method, url
+    port = getattr(instance, "_tunnel_port", None) or instance.port
+    scheme = "https" if instance.default_port == 443 else "http"   # HTTPSConnection
+    host = "[%s]" % host if ":" in host else host
+    return method, "%s://%s%s%s" % (scheme, host, "" if port == instance.default_port else ":%s" % port, url)
+
+
+def _add_header(instance, name, value):
+    instance.putheader(name, value)
+
+
+def _response(response):
+    return response.status, _PROTOCOLS.get(response.version)
+
+
+def _response_headers(response):
+    return response.headers
+
+
+SPEC = Instrumentation(
+    name="http_client",
+    modules=("http.client",),
+    distribution="",   # part of the standard library
+    supported="",
+    description="HTTP client spans and outgoing trace context for http.client and urllib.request",
+    patches=(
+        Patch("http.client", "HTTPConnection.putrequest", Wrapper("_http.begin", describe=_describe,
+                                                                  add_header=_add_header)),
+        Patch("http.client", "HTTPConnection.request", Wrapper("_http.sending")),
+        Patch("http.client", "HTTPConnection.endheaders", Wrapper("_http.sending")),
+        Patch("http.client", "HTTPConnection.getresponse",
+              Wrapper("_http.finish", response=_response, response_headers=_response_headers)),
+    ),
+)

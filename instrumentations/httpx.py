@@ -1,0 +1,43 @@
+"""httpx: one CLIENT span per `Client.send` / `AsyncClient.send` (get, post, stream()...
+all go through them; redirects followed inside send stay in its span). A streamed
+response's span ends when the response is closed (read to the end, or `close()`)."""
+
+from autotrace.spec import Instrumentation, Patch, Wrapper
+
+
+def _describe(instance, args, kwargs):
+    request = args[0] if args else kwargs["request"]
+    return request.method, str(request.url), request.headers
+
+
+def _response(response):
+    version = response.http_version   # "HTTP/1.1", "HTTP/2"
+    return response.status_code, version[5:] if version.startswith("HTTP/") else None
+
+
+def _response_headers(response):
+    return response.headers
+
+
+def _still_open(response):
+    return not response.is_closed
+
+
+def _send(is_async=False):
+    return Wrapper("_http.client", describe=_describe, response=_response, response_headers=_response_headers,
+                   still_open=_still_open, is_async=is_async)
+
+
+SPEC = Instrumentation(
+    name="httpx",
+    modules=("httpx",),
+    distribution="httpx",
+    supported=">=0.23,<1",
+    description="HTTP client spans and outgoing trace context for httpx (sync, async, streaming)",
+    patches=(
+        Patch("httpx", "Client.send", _send()),
+        Patch("httpx", "AsyncClient.send", _send(is_async=True)),
+        Patch("httpx", "Response.close", Wrapper("_http.finish")),
+        Patch("httpx", "Response.aclose", Wrapper("_http.finish", is_async=True)),
+    ),
+)

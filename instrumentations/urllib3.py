@@ -1,0 +1,43 @@
+"""urllib3 1.26 and 2.x: one CLIENT span per `HTTPConnectionPool.urlopen` (PoolManager
+and `urllib3.request()` go through it; its own retries and redirects stay inside it)."""
+
+from autotrace.spec import Instrumentation, Patch, Wrapper
+
+_PROTOCOLS = {10: "1.0", 11: "1.1", 20: "2"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _describe(instance, args, kwargs):
+    method = args[0] if args else kwargs.get("method")
+    url = str(args[1] if len(args) > 1 else kwargs.get("url", ""))
+    if "://" not in url:   # a path on this pool's host (the usual case; absolute when proxied)
+        host = "[%s]" % instance.host if ":" in instance.host else instance.host
+        port = "" if instance.port in (None, _DEFAULT_PORTS.get(instance.scheme)) else ":%d" % instance.port
+        url = "%s://%s%s%s" % (instance.scheme, host, port, url)
+    if len(args) > 3:   # headers given by position: the app's own mapping for this call
+        headers = args[3]
+    else:   # a copy, so the pool's default headers never keep our trace headers
+        given = kwargs.get("headers")
+        headers = kwargs["headers"] = (instance.headers if given is None else given).copy()
+    return method, url, headers
+
+
+def _response(response):
+    return response.status, _PROTOCOLS.get(getattr(response, "version", None))
+
+
+def _response_headers(response):
+    return response.headers
+
+
+SPEC = Instrumentation(
+    name="urllib3",
+    modules=("urllib3",),
+    distribution="urllib3",
+    supported=">=1.26,<3",
+    description="HTTP client spans and outgoing trace context for urllib3 (PoolManager and pools)",
+    patches=(
+        Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen",
+              Wrapper("_http.client", describe=_describe, response=_response, response_headers=_response_headers)),
+    ),
+)
