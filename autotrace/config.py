@@ -63,6 +63,7 @@ class Settings:
                                                     lower=False)
         self.db_query_max = read.number("db_query_max", "AUTOTRACE_DB_QUERY_MAX", 2048, minimum=16)
         self.db_sanitize = read.flag("db_sanitize", "AUTOTRACE_DB_SANITIZE", True)
+        self.sqlcommenter = read.flag("sqlcommenter", "AUTOTRACE_SQLCOMMENTER", False)
         return self
 
     # -- questions the core asks ----------------------------------------------------
