@@ -47,13 +47,21 @@ def first_argument(instance, args, kwargs):
 
 
 def execute(instrumentation, system, connection_facts, statement=first_argument,
-            error_code=None, is_async=False, batch=False, cache_facts=True, comment=True):
+            error_code=None, is_async=False, batch=False, cache_facts=True, comment=True, system_of=None):
     """An Interceptor for one execute-like method (`batch`: executemany-like).
+
+    `system_of(cursor)`: the db.system.name when it depends on the server (MySQL or
+    MariaDB behind one driver); it is remembered with the connection facts.
 
     `cache_facts=False` when connection_facts is already a cheap attribute read;
     `comment=False` keeps sqlcommenter off this method (pymysql's executemany, whose
     multi-row INSERT rewrite only recognises an uncommented statement)."""
     scope = "autotrace.instrumentations." + instrumentation
+    if system_of is not None:
+        plain_facts = connection_facts
+
+        def connection_facts(instance):
+            return tuple(plain_facts(instance)) + (system_of(instance),)
     facts_of = _FactsCache(connection_facts) if cache_facts else connection_facts
     config = settings()
     max_length, sanitize = config.db_query_max, config.db_sanitize
@@ -62,8 +70,9 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
         if _inside_batch.get() is instance:
             return None   # executemany's own inner execute: already inside its span
         summary = summarize(statement(instance, args, kwargs), max_length, sanitize)
-        namespace, host, port = facts_of(instance)
-        attributes = {semconv.DB_SYSTEM_NAME: system}
+        facts = facts_of(instance)
+        namespace, host, port = facts[:3]
+        attributes = {semconv.DB_SYSTEM_NAME: (system_of is not None and facts[3]) or system}
         if summary.text:
             attributes[semconv.DB_QUERY_TEXT] = summary.text
         if summary.operation:
@@ -177,7 +186,7 @@ class _FactsCache:
         try:
             facts = self._compute(instance)
         except Exception:
-            facts = (None, None, None)
+            facts = (None, None, None, None)
         try:
             self._cache[connection] = facts
         except TypeError:   # not weak-referenceable: compute each time
