@@ -23,6 +23,8 @@ db.query.text is summarised from the statement as the app wrote it.
 import weakref
 from contextvars import ContextVar
 
+import wrapt
+
 from opentelemetry.trace import SpanKind
 
 from autotrace import semconv, tracing
@@ -47,8 +49,12 @@ def first_argument(instance, args, kwargs):
 
 
 def execute(instrumentation, system, connection_facts, statement=first_argument,
-            error_code=None, is_async=False, batch=False, cache_facts=True, comment=True, system_of=None):
+            error_code=None, is_async=False, batch=False, cache_facts=True, comment=True, system_of=None,
+            block=False):
     """An Interceptor for one execute-like method (`batch`: executemany-like).
+
+    `block=True`: the method returns a context manager (psycopg's `cursor.copy()`,
+    sync or async) and the span lasts until that block exits.
 
     `system_of(cursor)`: the db.system.name when it depends on the server (MySQL or
     MariaDB behind one driver); it is remembered with the connection facts.
@@ -106,8 +112,11 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
         return state[0] if batch else state
 
     def after(state, result):
-        if state is not None:
-            finish(state).end()
+        if state is None:
+            return result
+        if block:
+            return _SpanBlock(result, lambda: finish(state).end(), lambda exc: failed(state, exc))
+        finish(state).end()
         return result
 
     def failed(state, exc):
@@ -158,6 +167,57 @@ def _commented(statement, span):
         separator = b"\n" if statement.rfind(b"--") > statement.rfind(b"\n") else b" "
         return statement + separator + comment.encode("ascii")
     return None
+
+
+class _SpanBlock(wrapt.ObjectProxy):
+    """A context manager (sync or async) that ends a span when its block exits: as
+    failed when the block raised or entering it failed (the statement runs on enter)."""
+
+    def __init__(self, wrapped, end, fail):
+        super().__init__(wrapped)
+        self._self_end = end
+        self._self_fail = fail
+
+    def __enter__(self):
+        try:
+            return self.__wrapped__.__enter__()
+        except BaseException as exc:
+            self._self_close(exc)
+            raise
+
+    def __exit__(self, kind, exc, traceback):
+        try:
+            suppressed = self.__wrapped__.__exit__(kind, exc, traceback)
+        except BaseException as raised:
+            self._self_close(raised)
+            raise
+        self._self_close(None if suppressed else exc)
+        return suppressed
+
+    async def __aenter__(self):
+        try:
+            return await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            self._self_close(exc)
+            raise
+
+    async def __aexit__(self, kind, exc, traceback):
+        try:
+            suppressed = await self.__wrapped__.__aexit__(kind, exc, traceback)
+        except BaseException as raised:
+            self._self_close(raised)
+            raise
+        self._self_close(None if suppressed else exc)
+        return suppressed
+
+    def _self_close(self, exc):
+        try:   # ours: never raise into the app's with-block
+            if exc is None:
+                self._self_end()
+            else:
+                self._self_fail(exc)
+        except Exception:
+            pass
 
 
 def _batch_size(args, kwargs):
