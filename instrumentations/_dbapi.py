@@ -153,6 +153,17 @@ def with_traceparent(span, args, kwargs):
     return args, kwargs
 
 
+def _place(statement, comment):
+    """`statement comment`, inside a trailing `;` (sqlite3 runs only up to the first `;`)
+    and on a new line after a trailing `-- line comment`, which would swallow it."""
+    body = statement.rstrip()
+    end = ""
+    if body.endswith(";"):
+        body, end = body[:-1].rstrip(), ";"
+    separator = "\n" if body.rfind("--") > body.rfind("\n") else " "
+    return body + separator + comment + end
+
+
 def _commented(statement, span):
     context = span.get_span_context()
     if not context.is_valid:
@@ -160,12 +171,9 @@ def _commented(statement, span):
     comment = "/*traceparent='00-%032x-%016x-%02x'*/" % (context.trace_id, context.span_id,
                                                          context.trace_flags)
     if isinstance(statement, str):
-        # After a trailing `-- comment` the appended text would be commented out: new line.
-        separator = "\n" if statement.rfind("--") > statement.rfind("\n") else " "
-        return statement + separator + comment
-    if isinstance(statement, bytes):
-        separator = b"\n" if statement.rfind(b"--") > statement.rfind(b"\n") else b" "
-        return statement + separator + comment.encode("ascii")
+        return _place(statement, comment)
+    if isinstance(statement, bytes):   # latin-1 maps every byte to itself and back
+        return _place(statement.decode("latin-1"), comment).encode("latin-1")
     return None
 
 
