@@ -30,7 +30,7 @@ from opentelemetry.trace import SpanKind
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
-from autotrace.spans import fail_span
+from autotrace.spans import data_free_message, fail_span
 from autotrace.sql import summarize
 
 __all__ = ["execute", "first_argument", "with_traceparent"]
@@ -123,7 +123,8 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
         if state is None:
             return
         code = error_code(exc) if error_code is not None else None
-        fail_span(finish(state), exc, {semconv.DB_RESPONSE_STATUS_CODE: code} if code else None)
+        fail_span(finish(state), exc, {semconv.DB_RESPONSE_STATUS_CODE: code} if code else None,
+                  clean_message=data_free_message)
 
     if comment and config.sqlcommenter:
         def commented(instance, args, kwargs):

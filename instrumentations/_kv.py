@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind
 
 from autotrace import semconv, tracing
 from autotrace.patching import Interceptor
-from autotrace.spans import fail_span
+from autotrace.spans import data_free_message, fail_span
 
 __all__ = ["command", "pipeline", "command_text"]
 
@@ -36,7 +36,7 @@ def command(instrumentation, system, connection_facts, command_args, is_async=Fa
         attributes[semconv.DB_QUERY_TEXT] = command_text(name, len(arguments))
         return tracing.tracer(scope).start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
-    return Interceptor(before, _end, fail_span, is_async=is_async)
+    return Interceptor(before, _end, _fail, is_async=is_async)
 
 
 def pipeline(instrumentation, system, connection_facts, pipeline_commands, is_transaction, is_async=False):
@@ -63,7 +63,7 @@ def pipeline(instrumentation, system, connection_facts, pipeline_commands, is_tr
 
     def failed(span, exc):
         if span is not None:
-            fail_span(span, exc)
+            _fail(span, exc)
 
     return Interceptor(before, after, failed, is_async=is_async)
 
@@ -89,6 +89,10 @@ def _base(system, facts):
     if port:
         attributes[semconv.SERVER_PORT] = port
     return attributes
+
+
+def _fail(span, exc):
+    fail_span(span, exc, clean_message=data_free_message)   # error replies may quote keys and values
 
 
 def _end(span, result):
