@@ -56,13 +56,16 @@ def data_free_message(exc):
     """A database error message without the data it may quote: its first line only
     (PostgreSQL's DETAIL and LINE lines repeat values and the statement), with quoted
     parts and numbers replaced by `?` (MySQL's "Duplicate entry 'alice@x' for key
-    'email'", PostgreSQL's 'invalid input syntax for type integer: "4111..."').
+    'email'" becomes "Duplicate entry ?", PostgreSQL's 'invalid input syntax for type
+    integer: "4111..."' loses the number).
     The error code stays on the span as db.response.status_code. MySQL drivers raise
     with args (code, message): the message is used."""
     global _DATA
     if _DATA is None:
         import re
-        _DATA = re.compile(r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|`[^`]*`?|\b\d[\w.+-]*")
+        # From the first quote to the last of its kind, greedily: drivers quote values
+        # without escaping them (MySQL: near ''Hunter2'' at line 1), so pairs cannot be trusted.
+        _DATA = re.compile(r"'.*'|'.*|\".*\"|\".*|`.*`|`.*|\b\d[\w.+-]*")
     args = getattr(exc, "args", ())
     if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
         text = args[1]

@@ -16,9 +16,13 @@ class MySQLLike(Exception):
     (Exception('syntax error at or near "SELEC"\nLINE 1: SELEC \'Hunter2\''), "syntax error at or near ?"),
     (Exception('invalid input syntax for type integer: "4111111111111111"'),
      "invalid input syntax for type integer: ?"),
-    (MySQLLike(1062, "Duplicate entry 'alice@example.com' for key 'email'"), "Duplicate entry ? for key ?"),
+    (MySQLLike(1062, "Duplicate entry 'alice@example.com' for key 'email'"), "Duplicate entry ?"),
+    (MySQLLike(1064, "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB "
+                     "server version for the right syntax to use near ''Hunter2'' at line 1"),
+     "You have an error in your SQL syntax; check the manual that corresponds to your MariaDB "
+     "server version for the right syntax to use near ? at line ?"),
     (Exception("ERR unknown command 'FOO', with args beginning with: 'sk_live_abc' "),
-     "ERR unknown command ?, with args beginning with: ?"),
+     "ERR unknown command ?"),
     (Exception("value 4111111111111111 is out of range"), "value ? is out of range"),
     (Exception("unterminated 'quote with secret"), "unterminated ?"),
 ])
