@@ -1,4 +1,6 @@
-"""redis-py: command spans for Redis and redis.asyncio.Redis; a pipeline is one span."""
+"""redis-py: command spans for Redis and redis.asyncio.Redis; a pipeline is one span.
+
+A pipeline that WATCHes runs its commands at once until MULTI: those are command spans."""
 
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
@@ -46,7 +48,9 @@ SPEC = Instrumentation(
     patches=(
         Patch("redis.client", "Redis.execute_command", _command(is_async=False)),
         Patch("redis.client", "Pipeline.execute", _pipeline(False, _sync_transaction)),
+        Patch("redis.client", "Pipeline.immediate_execute_command", _command(is_async=False)),
         Patch("redis.asyncio.client", "Redis.execute_command", _command(is_async=True)),
         Patch("redis.asyncio.client", "Pipeline.execute", _pipeline(True, _async_transaction)),
+        Patch("redis.asyncio.client", "Pipeline.immediate_execute_command", _command(is_async=True)),
     ),
 )

@@ -96,3 +96,22 @@ def test_unreachable_server_is_an_error_span(redis, spans):
     (span,) = spans()
     assert span.status.status_code == StatusCode.ERROR
     assert span.attributes["error.type"] == "redis.exceptions.ConnectionError"
+
+
+def test_watch_then_multi(redis, redis_url, spans):
+    client = redis.Redis.from_url(redis_url)
+    client.set("at:balance", 10)
+
+    def spend(pipe):
+        balance = int(pipe.get("at:balance"))
+        pipe.multi()
+        pipe.set("at:balance", balance - 3)
+
+    assert client.transaction(spend, "at:balance") == [True]
+    assert client.get("at:balance") == b"7"
+    client.delete("at:balance")
+    client.close()
+    names = [s.name for s in spans()]
+    assert names == ["SET", "WATCH", "GET", "MULTI", "GET", "DEL"], names
+    assert spans()[3].attributes["db.query.text"] == "SET ? ?"
+    assert "db.operation.batch.size" not in spans()[3].attributes   # one command: not a batch
