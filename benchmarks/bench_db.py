@@ -21,6 +21,7 @@ import sys
 import tempfile
 
 from _common import machine, median
+from bench_sqlite import sdk_span_cost
 
 CHILD = r"""
 import json, os, sys, time
@@ -83,23 +84,27 @@ def main():
     print("median of %d fresh interpreters x median of 5 rounds x %d calls; us per call (added over bare)"
           % (options.runs, options.calls))
     for which in ("sqlite3", "psycopg", "redis"):
-        runs = range(options.runs)
-        bare = median([measure(sys.executable, which, options.calls, "bare", env) for _ in runs])
-        ours = median([measure(sys.executable, which, options.calls, "ours", env) for _ in runs])
-        alone = median([measure(sys.executable, which, options.calls, "ours", no_export) for _ in runs])
-        print(CALLS[which])
-        print("  bare                                      %8.2f" % (bare / 1000))
-        print("  autotrace, default store exporter         %8.2f  (+%.2f)" % (ours / 1000, (ours - bare) / 1000))
-        print("  autotrace, OTEL_TRACES_EXPORTER=none      %8.2f  (+%.2f)" % (alone / 1000, (alone - bare) / 1000))
+        modes = {"bare": (sys.executable, "bare", env, ()), "ours": (sys.executable, "ours", env, ()),
+                 "alone": (sys.executable, "ours", no_export, ())}
         if options.otel_python:
             otel_bin = os.path.dirname(options.otel_python)
-            otel_bare = median([measure(options.otel_python, which, options.calls, "bare", no_export)
-                                for _ in runs])
-            otel = median([measure(options.otel_python, which, options.calls, "bare", no_export,
-                                   prefix=[os.path.join(otel_bin, "opentelemetry-instrument")]) for _ in runs])
+            modes["otel_bare"] = (options.otel_python, "bare", no_export, ())
+            modes["otel"] = (options.otel_python, "bare", no_export,
+                             (os.path.join(otel_bin, "opentelemetry-instrument"),))
+        samples = {mode: [] for mode in modes}
+        for _ in range(options.runs):   # interleaved, so a change in the machine's load hits every mode alike
+            for mode, (python, child_mode, child_env, prefix) in modes.items():
+                samples[mode].append(measure(python, which, options.calls, child_mode, child_env, prefix))
+        got = {mode: median(values) / 1000 for mode, values in samples.items()}
+        print(CALLS[which])
+        print("  bare                                      %8.2f" % got["bare"])
+        print("  autotrace, default store exporter         %8.2f  (+%.2f)" % (got["ours"], got["ours"] - got["bare"]))
+        print("  autotrace, OTEL_TRACES_EXPORTER=none      %8.2f  (+%.2f)" % (got["alone"], got["alone"] - got["bare"]))
+        if options.otel_python:
             print("  opentelemetry-instrument, exporter none   %8.2f  (+%.2f over its own bare %.2f)"
-                  % (otel / 1000, (otel - otel_bare) / 1000, otel_bare / 1000))
-
+                  % (got["otel"], got["otel"] - got["otel_bare"], got["otel_bare"]))
+    print("for scale: one bare SDK span with 6 attributes: %.2f us"
+          % (median([sdk_span_cost() for _ in range(options.runs)]) / 1000))
 
 if __name__ == "__main__":
     main()
