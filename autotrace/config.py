@@ -74,6 +74,7 @@ class Settings:
             "capture_response_headers", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_RESPONSE",))
         self.sanitize_header_fields = read.names_union(
             "sanitize_header_fields", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS",))
+        self.sqlcommenter = read.flag("sqlcommenter", "AUTOTRACE_SQLCOMMENTER", False)
         return self
 
     # -- questions the core asks ----------------------------------------------------

@@ -11,7 +11,7 @@ zips).
 import os
 import sys
 
-__all__ = ["installed_version", "entry_points", "version_in_range", "normalize"]
+__all__ = ["installed_version", "first_installed", "entry_points", "version_in_range", "normalize"]
 
 ENTRY_POINT_GROUP = "autotrace.instrumentations"
 _index = None   # normalized name -> (version, dist-info path)
@@ -36,6 +36,20 @@ def installed_version(distribution):
         return None
     except Exception:
         return None
+
+
+def first_installed(names):
+    """(name, version) of the first of `names` that is installed, or (names[0], None).
+
+    `names` is one distribution name or a tuple of names for a library published
+    under several (psycopg2 and psycopg2-binary)."""
+    if isinstance(names, str):
+        names = (names,)
+    for name in names:
+        version = installed_version(name)
+        if version is not None:
+            return name, version
+    return (names[0] if names else ""), None
 
 
 def entry_points():

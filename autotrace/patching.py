@@ -5,6 +5,7 @@ app's call. The wrapper built here calls them in a fixed order and is the one pl
 that decides what happens when *our* code fails:
 
     state = before(instance, args, kwargs)     # ours: an error here skips tracing
+    (rewrites=True: before returns (state, args, kwargs), the call's new arguments)
     result = wrapped(*args, **kwargs)          # the app's: its exception passes through
     result = after(state, result)              # ours: an error here keeps `result`
     (on the app's exception) failed(state, exc), then the same exception is re-raised
@@ -23,15 +24,20 @@ _MARK = "_self_autotrace_instrumentation"
 
 class Interceptor:
     """What a span builder hands to the core. `after` may return a replacement result
-    (for example a proxy that ends the span when a streamed body is closed)."""
+    (for example a proxy that ends the span when a streamed body is closed).
 
-    __slots__ = ("before", "after", "failed", "is_async")
+    `rewrites=True`: `before` returns `(state, args, kwargs)` and the original is called
+    with those arguments instead (a comment added to a SQL statement, a factory
+    argument swapped). If `before` fails, the app's own arguments are used."""
 
-    def __init__(self, before, after, failed, is_async=False):
+    __slots__ = ("before", "after", "failed", "is_async", "rewrites")
+
+    def __init__(self, before, after, failed, is_async=False, rewrites=False):
         self.before = before
         self.after = after
         self.failed = failed
         self.is_async = is_async
+        self.rewrites = rewrites
 
 
 class _Switch:
@@ -140,6 +146,7 @@ def _make_wrapper(interceptor, switch):
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
 
     before, after, failed = interceptor.before, interceptor.after, interceptor.failed
+    rewrites = interceptor.rewrites
 
     if interceptor.is_async:
         async def async_wrapper(wrapped, instance, args, kwargs):
@@ -147,6 +154,8 @@ def _make_wrapper(interceptor, switch):
                 return await wrapped(*args, **kwargs)
             try:
                 state = before(instance, args, kwargs)
+                if rewrites:
+                    state, args, kwargs = state
             except Exception as exc:
                 switch.trip(exc)
                 return await wrapped(*args, **kwargs)
@@ -163,6 +172,8 @@ def _make_wrapper(interceptor, switch):
             return wrapped(*args, **kwargs)
         try:
             state = before(instance, args, kwargs)
+            if rewrites:
+                state, args, kwargs = state
         except Exception as exc:
             switch.trip(exc)
             return wrapped(*args, **kwargs)

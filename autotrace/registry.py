@@ -56,10 +56,10 @@ class Registry:
         """Apply `spec` unless it is applied already or its library is out of range."""
         if spec.name in self.applied:
             return
-        version = _installed_version(spec)
+        distribution, version = _installed(spec)
         if spec.distribution and version is not None and not distributions.version_in_range(version, spec.supported):
             detail = "installed %s %s is outside the supported range %s" % (
-                spec.distribution, version, spec.supported)
+                distribution, version, spec.supported)
             self.events[spec.name] = Status(spec.name, UNSUPPORTED, detail, version, spec.supported)
             debug("%s: left alone: %s" % (spec.name, detail))
             return
@@ -69,10 +69,10 @@ class Registry:
             detail = "%s: %s" % (type(exc).__name__, exc)
             self.events[spec.name] = Status(spec.name, FAILED, detail, version, spec.supported)
             warn("instrumentation %r could not be applied (%s); %s runs untraced"
-                 % (spec.name, detail, spec.distribution or spec.name))
+                 % (spec.name, detail, distribution or spec.name))
             return
         self.events[spec.name] = Status(spec.name, ACTIVE, "patched", version, spec.supported)
-        debug("%s: instrumented %s %s" % (spec.name, spec.distribution, version or ""))
+        debug("%s: instrumented %s %s" % (spec.name, distribution, version or ""))
 
     def deactivate(self, name):
         applied = self.applied.pop(name, None)
@@ -89,12 +89,12 @@ class Registry:
                 rows.append(self.events[name])
                 continue
             enabled, reason = self.settings.instrumentation_enabled(name)
-            version = _installed_version(spec)
+            distribution, version = _installed(spec)
             if not enabled:
                 rows.append(Status(name, DISABLED, reason, version, spec.supported))
             elif version is None:
-                rows.append(Status(name, NOT_INSTALLED, "%s is not installed" % spec.distribution,
-                                   None, spec.supported))
+                missing = " or ".join(_names(spec.distribution))
+                rows.append(Status(name, NOT_INSTALLED, "%s is not installed" % missing, None, spec.supported))
             elif spec.distribution and not distributions.version_in_range(version, spec.supported):
                 rows.append(Status(name, UNSUPPORTED, "installed %s is outside %s" % (version, spec.supported),
                                    version, spec.supported))
@@ -118,12 +118,17 @@ class _Activator:
         self.registry.activate(self.spec)
 
 
-def _installed_version(spec):
-    """The target's installed version; for the standard library, Python's own."""
+def _installed(spec):
+    """(distribution, installed version) of the target; for the standard library,
+    Python's own version. A spec naming several distributions gets the first installed."""
     if not spec.distribution:
         import platform
-        return "python " + platform.python_version()
-    return distributions.installed_version(spec.distribution)
+        return "python", "python " + platform.python_version()
+    return distributions.first_installed(spec.distribution)
+
+
+def _names(distribution):
+    return (distribution,) if isinstance(distribution, str) else tuple(distribution)
 
 
 def load_specs():

@@ -4,7 +4,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from autotrace.semconv import ERROR_TYPE
 
-__all__ = ["qualified_name", "fail_span"]
+__all__ = ["qualified_name", "fail_span", "data_free_message"]
 
 
 def qualified_name(kind):
@@ -14,17 +14,28 @@ def qualified_name(kind):
     return name if module in ("builtins", "") else module + "." + name
 
 
-def fail_span(span, exc, attributes=None, secrets=()):
+def fail_span(span, exc, attributes=None, secrets=(), clean_message=None):
     """Mark `span` as failed by `exc` (error.type, an exception event, ERROR status) and end it.
 
     `secrets`: strings that must not reach the span even though the exception's
-    message or traceback quotes them (a URL's token, say)."""
+    message or traceback quotes them (a URL's token, say).
+    `clean_message(exc) -> text`: for messages that may quote any data (a database
+    error repeating a statement's values); the stack trace then ends with the cleaned
+    message instead of the original one."""
     if span.is_recording():
         span.set_attribute(ERROR_TYPE, qualified_name(type(exc)))
         if attributes:
             span.set_attributes(attributes)
         message = str(exc)
-        if secrets:
+        if clean_message is not None:
+            from traceback import format_tb
+            message = clean_message(exc)
+            span.record_exception(exc, attributes={
+                "exception.message": message,
+                "exception.stacktrace": "Traceback (most recent call last):\n%s%s: %s\n" % (
+                    "".join(format_tb(exc.__traceback__)), qualified_name(type(exc)), message),
+            })
+        elif secrets:
             from traceback import format_exception
             from autotrace.redaction import scrub
             message = scrub(message, secrets)
@@ -36,3 +47,29 @@ def fail_span(span, exc, attributes=None, secrets=()):
             span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, "%s: %s" % (type(exc).__name__, message)))
     span.end()
+
+
+_DATA = None
+
+
+def data_free_message(exc):
+    """A database error message without the data it may quote: its first line only
+    (PostgreSQL's DETAIL and LINE lines repeat values and the statement), with quoted
+    parts and numbers replaced by `?` (MySQL's "Duplicate entry 'alice@x' for key
+    'email'" becomes "Duplicate entry ?", PostgreSQL's 'invalid input syntax for type
+    integer: "4111..."' loses the number).
+    The error code stays on the span as db.response.status_code. MySQL drivers raise
+    with args (code, message): the message is used."""
+    global _DATA
+    if _DATA is None:
+        import re
+        # From the first quote to the last of its kind, greedily: drivers quote values
+        # without escaping them (MySQL: near ''Hunter2'' at line 1), so pairs cannot be trusted.
+        _DATA = re.compile(r"'.*'|'.*|\".*\"|\".*|`.*`|`.*|\b\d[\w.+-]*")
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        text = args[1]
+    else:
+        text = str(exc)
+    first = text.strip().split("\n", 1)[0]
+    return _DATA.sub("?", first)

@@ -53,7 +53,9 @@ class Instrumentation:
     name          lowercase identifier; env vars (AUTOTRACE_INSTRUMENT_<NAME>), doctor rows
                   and tests derive from it
     modules       importing any of these applies the patches
-    distribution  the installed distribution whose version is checked
+    distribution  the installed distribution whose version is checked; a tuple of names
+                  when one library ships under several (("psycopg2", "psycopg2-binary")):
+                  the first one installed is checked
     supported     version range such as ">=2.20,<3" (empty: any version)
     patches       the list of Patch objects, applied and reverted as a whole
     """

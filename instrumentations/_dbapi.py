@@ -9,44 +9,76 @@ parameters are never read. A driver's spec supplies two small functions:
 
 Connection facts are cached per connection object, so a repeated query costs a
 cache lookup, a span, and nothing else.
+
+A driver whose executemany calls its own execute (pymysql) gets one span: while a
+batch span is open for a cursor, that cursor's execute calls are not traced again.
+
+With AUTOTRACE_SQLCOMMENTER=true the statement sent to the server gets
+`/*traceparent='00-<trace>-<span>-<flags>'*/` appended (sqlcommenter format), so
+database logs and pg_stat_statements point at the span. Only plain str/bytes
+statements are changed (a psycopg.sql.Composed is left alone), and the span's
+db.query.text is summarised from the statement as the app wrote it.
 """
 
 import weakref
+from contextvars import ContextVar
+
+import wrapt
 
 from opentelemetry.trace import SpanKind
 
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
-from autotrace.spans import fail_span
+from autotrace.spans import data_free_message, fail_span
 from autotrace.sql import summarize
 
-__all__ = ["execute", "first_argument"]
+__all__ = ["execute", "first_argument", "with_traceparent"]
+
+_STATEMENT_KEYWORDS = ("query", "sql", "operation", "statement", "sql_script")
+_inside_batch = ContextVar("autotrace_dbapi_batch", default=None)   # the cursor running a traced batch
 
 
 def first_argument(instance, args, kwargs):
     if args:
         return args[0]
-    for name in ("query", "sql", "operation", "statement", "sql_script"):
+    for name in _STATEMENT_KEYWORDS:
         if name in kwargs:
             return kwargs[name]
     return None
 
 
 def execute(instrumentation, system, connection_facts, statement=first_argument,
-            error_code=None, is_async=False, batch=False, cache_facts=True):
+            error_code=None, is_async=False, batch=False, cache_facts=True, comment=True, system_of=None,
+            block=False):
     """An Interceptor for one execute-like method (`batch`: executemany-like).
 
-    `cache_facts=False` when connection_facts is already a cheap attribute read."""
+    `block=True`: the method returns a context manager (psycopg's `cursor.copy()`,
+    sync or async) and the span lasts until that block exits.
+
+    `system_of(cursor)`: the db.system.name when it depends on the server (MySQL or
+    MariaDB behind one driver); it is remembered with the connection facts.
+
+    `cache_facts=False` when connection_facts is already a cheap attribute read;
+    `comment=False` keeps sqlcommenter off this method (pymysql's executemany, whose
+    multi-row INSERT rewrite only recognises an uncommented statement)."""
     scope = "autotrace.instrumentations." + instrumentation
+    if system_of is not None:
+        plain_facts = connection_facts
+
+        def connection_facts(instance):
+            return tuple(plain_facts(instance)) + (system_of(instance),)
     facts_of = _FactsCache(connection_facts) if cache_facts else connection_facts
     config = settings()
     max_length, sanitize = config.db_query_max, config.db_sanitize
 
-    def before(instance, args, kwargs):
+    def start(instance, args, kwargs):
+        if _inside_batch.get() is instance:
+            return None   # executemany's own inner execute: already inside its span
         summary = summarize(statement(instance, args, kwargs), max_length, sanitize)
-        namespace, host, port = facts_of(instance)
-        attributes = {semconv.DB_SYSTEM_NAME: system}
+        facts = facts_of(instance)
+        namespace, host, port = facts[:3]
+        attributes = {semconv.DB_SYSTEM_NAME: (system_of is not None and facts[3]) or system}
         if summary.text:
             attributes[semconv.DB_QUERY_TEXT] = summary.text
         if summary.operation:
@@ -63,23 +95,144 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
             size = _batch_size(args, kwargs)
             if size is not None and size >= 2:   # the conventions: only for 2 or more
                 attributes[semconv.DB_OPERATION_BATCH_SIZE] = size
-        return tracing.tracer(scope).start_span(summary.name or system, kind=SpanKind.CLIENT,
+        span = tracing.tracer(scope).start_span(summary.name or system, kind=SpanKind.CLIENT,
                                                 attributes=attributes)
+        if batch:
+            return span, _inside_batch.set(instance)
+        return span
 
-    def after(span, result):
-        span.end()
+    def finish(state):
+        if batch:
+            span, token = state
+            _inside_batch.reset(token)
+            return span
+        return state
+
+    def span_of(state):
+        return state[0] if batch else state
+
+    def after(state, result):
+        if state is None:
+            return result
+        if block:
+            return _SpanBlock(result, lambda: finish(state).end(), lambda exc: failed(state, exc))
+        finish(state).end()
         return result
 
-    def failed(span, exc):
+    def failed(state, exc):
+        if state is None:
+            return
         code = error_code(exc) if error_code is not None else None
-        fail_span(span, exc, {semconv.DB_RESPONSE_STATUS_CODE: code} if code else None)
+        fail_span(finish(state), exc, {semconv.DB_RESPONSE_STATUS_CODE: code} if code else None,
+                  clean_message=data_free_message)
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    if comment and config.sqlcommenter:
+        def commented(instance, args, kwargs):
+            state = start(instance, args, kwargs)
+            if state is None:
+                return state, args, kwargs
+            args, kwargs = with_traceparent(span_of(state), args, kwargs)
+            return state, args, kwargs
+
+        return Interceptor(commented, after, failed, is_async=is_async, rewrites=True)
+    return Interceptor(start, after, failed, is_async=is_async)
+
+
+def with_traceparent(span, args, kwargs):
+    """(args, kwargs) with the statement (first argument or its keyword) followed by a
+    sqlcommenter traceparent comment; unchanged when the statement is not str/bytes."""
+    if args:
+        replaced = _commented(args[0], span)
+        return ((replaced,) + tuple(args[1:]) if replaced is not None else args), kwargs
+    for name in _STATEMENT_KEYWORDS:
+        if name in kwargs:
+            replaced = _commented(kwargs[name], span)
+            if replaced is not None:
+                kwargs = dict(kwargs)
+                kwargs[name] = replaced
+            break
+    return args, kwargs
+
+
+def _place(statement, comment):
+    """`statement comment`, inside a trailing `;` (sqlite3 runs only up to the first `;`)
+    and on a new line after a trailing `-- line comment`, which would swallow it."""
+    body = statement.rstrip()
+    end = ""
+    if body.endswith(";"):
+        body, end = body[:-1].rstrip(), ";"
+    separator = "\n" if body.rfind("--") > body.rfind("\n") else " "
+    return body + separator + comment + end
+
+
+def _commented(statement, span):
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    comment = "/*traceparent='00-%032x-%016x-%02x'*/" % (context.trace_id, context.span_id,
+                                                         context.trace_flags)
+    if isinstance(statement, str):
+        return _place(statement, comment)
+    if isinstance(statement, bytes):   # latin-1 maps every byte to itself and back
+        return _place(statement.decode("latin-1"), comment).encode("latin-1")
+    return None
+
+
+class _SpanBlock(wrapt.ObjectProxy):
+    """A context manager (sync or async) that ends a span when its block exits: as
+    failed when the block raised or entering it failed (the statement runs on enter)."""
+
+    def __init__(self, wrapped, end, fail):
+        super().__init__(wrapped)
+        self._self_end = end
+        self._self_fail = fail
+
+    def __enter__(self):
+        try:
+            return self.__wrapped__.__enter__()
+        except BaseException as exc:
+            self._self_close(exc)
+            raise
+
+    def __exit__(self, kind, exc, traceback):
+        try:
+            suppressed = self.__wrapped__.__exit__(kind, exc, traceback)
+        except BaseException as raised:
+            self._self_close(raised)
+            raise
+        self._self_close(None if suppressed else exc)
+        return suppressed
+
+    async def __aenter__(self):
+        try:
+            return await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            self._self_close(exc)
+            raise
+
+    async def __aexit__(self, kind, exc, traceback):
+        try:
+            suppressed = await self.__wrapped__.__aexit__(kind, exc, traceback)
+        except BaseException as raised:
+            self._self_close(raised)
+            raise
+        self._self_close(None if suppressed else exc)
+        return suppressed
+
+    def _self_close(self, exc):
+        try:   # ours: never raise into the app's with-block
+            if exc is None:
+                self._self_end()
+            else:
+                self._self_fail(exc)
+        except Exception:
+            pass
 
 
 def _batch_size(args, kwargs):
     """len() of executemany's parameter sequence, when it has one (a generator has not)."""
-    params = args[1] if len(args) > 1 else kwargs.get("params_seq", kwargs.get("seq_of_parameters"))
+    params = args[1] if len(args) > 1 else next(
+        (kwargs[name] for name in ("params_seq", "seq_of_parameters", "vars_list", "args") if name in kwargs), None)
     try:
         return len(params)
     except TypeError:
@@ -102,7 +255,7 @@ class _FactsCache:
         try:
             facts = self._compute(instance)
         except Exception:
-            facts = (None, None, None)
+            facts = (None, None, None, None)
         try:
             self._cache[connection] = facts
         except TypeError:   # not weak-referenceable: compute each time

@@ -1,4 +1,6 @@
-"""psycopg 3: query spans for sync and async cursors (Connection.execute uses them)."""
+"""psycopg 3: query spans for sync and async cursors (Connection.execute uses them),
+server-side cursors, and COPY blocks (the span ends when the `with` block exits).
+psycopg_pool's connections are ordinary connections: their cursors are covered."""
 
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
@@ -23,9 +25,9 @@ def _sqlstate(exc):
     return getattr(exc, "sqlstate", None)
 
 
-def _execute(is_async=False, batch=False):
+def _execute(is_async=False, batch=False, block=False):
     return Wrapper("_dbapi.execute", system="postgresql", connection_facts=_connection_facts,
-                   statement=_statement, error_code=_sqlstate, is_async=is_async, batch=batch)
+                   statement=_statement, error_code=_sqlstate, is_async=is_async, batch=batch, block=block)
 
 
 SPEC = Instrumentation(
@@ -39,5 +41,9 @@ SPEC = Instrumentation(
         Patch("psycopg", "Cursor.executemany", _execute(batch=True)),
         Patch("psycopg", "AsyncCursor.execute", _execute(is_async=True)),
         Patch("psycopg", "AsyncCursor.executemany", _execute(is_async=True, batch=True)),
+        Patch("psycopg", "ServerCursor.execute", _execute()),
+        Patch("psycopg", "AsyncServerCursor.execute", _execute(is_async=True)),
+        Patch("psycopg", "Cursor.copy", _execute(block=True)),
+        Patch("psycopg", "AsyncCursor.copy", _execute(block=True)),   # returns an async context manager
     ),
 )

@@ -7,7 +7,7 @@ AUTOTRACE_REQUIRE_SERVICES=1 (set by .ci/run), so CI cannot pass by skipping.
 
 import pytest
 
-from support import PG_DSN, service_unavailable
+from support import MYSQL_URL, PG_DSN, REDIS_URL, mysql_arguments, service_unavailable
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +18,28 @@ def pg_dsn():
     except Exception as exc:
         service_unavailable("PostgreSQL at %r" % PG_DSN, exc)
     return PG_DSN
+
+
+@pytest.fixture(scope="session")
+def mysql_url():
+    try:
+        import pymysql
+        pymysql.connect(connect_timeout=3, **mysql_arguments(MYSQL_URL)).close()
+    except Exception as exc:
+        service_unavailable("MariaDB/MySQL at %r" % MYSQL_URL, exc)
+    return MYSQL_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    try:
+        import redis
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except Exception as exc:
+        service_unavailable("Redis at %r" % REDIS_URL, exc)
+    return REDIS_URL
 
 
 # -- spans in this process ------------------------------------------------------------

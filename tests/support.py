@@ -11,6 +11,17 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PG_DSN = os.environ.get("AUTOTRACE_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+MYSQL_URL = os.environ.get("AUTOTRACE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+REDIS_URL = os.environ.get("AUTOTRACE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def mysql_arguments(url):
+    """pymysql.connect() keyword arguments for a mysql://user:password@host:port/db URL."""
+    from urllib.parse import unquote, urlsplit
+    parts = urlsplit(url)
+    return {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
+            "user": unquote(parts.username or "root"), "password": unquote(parts.password or ""),
+            "database": parts.path.lstrip("/") or "test"}
 
 
 def service_unavailable(what, reason):

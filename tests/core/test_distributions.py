@@ -55,3 +55,12 @@ def test_every_package_folder_is_shipped():
             continue
         package = os.path.relpath(folder, REPO).replace(os.sep, ".")
         assert package in shipped, package + " is not in pyproject.toml's packages"
+
+
+def test_first_installed_of_several_names():
+    from importlib.metadata import version
+    from autotrace.distributions import first_installed
+    assert first_installed(("surely-not-installed-xyz", "opentelemetry-sdk")) == (
+        "opentelemetry-sdk", version("opentelemetry-sdk"))
+    assert first_installed("opentelemetry-sdk") == ("opentelemetry-sdk", version("opentelemetry-sdk"))
+    assert first_installed(("nope-a-xyz", "nope-b-xyz")) == ("nope-a-xyz", None)

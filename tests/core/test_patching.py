@@ -145,3 +145,31 @@ def test_async_wrapper_awaits_and_reraises(target):
         assert calls == [4, info.value]
     finally:
         patching.revert(applied)
+
+
+def test_a_rewriting_interceptor_changes_the_call_arguments(target):
+    seen = []
+
+    def before(instance, args, kwargs):
+        return "state", (args[0] + 10,), kwargs
+
+    interceptor = patching.Interceptor(before, lambda s, r: seen.append(s) or r, lambda s, e: None,
+                                       rewrites=True)
+    applied = patching.apply(_spec("t6", interceptor, attributes=("helper",)))
+    try:
+        assert target.helper(1) == 12          # the original saw 11
+        assert seen == ["state"]
+    finally:
+        patching.revert(applied)
+
+
+def test_a_failing_rewrite_keeps_the_apps_arguments(target, capsys):
+    interceptor = patching.Interceptor(lambda i, a, k: "not a triple", lambda s, r: r, lambda s, e: None,
+                                       rewrites=True)
+    applied = patching.apply(_spec("t7", interceptor, attributes=("helper",)))
+    try:
+        assert target.helper(1) == 2
+        assert target.helper(2) == 3
+        assert capsys.readouterr().err.count("instrumentation 't7' disabled") == 1
+    finally:
+        patching.revert(applied)

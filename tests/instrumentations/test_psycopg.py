@@ -68,3 +68,89 @@ def test_composed_sql_is_summarised(psycopg, pg_dsn, spans):
     (span,) = spans()
     assert span.name == "SELECT pg_class"
     assert "secret-literal" not in span.attributes["db.query.text"]
+
+
+def test_server_side_cursors_sync_and_async(psycopg, pg_dsn, spans):
+    with psycopg.connect(pg_dsn) as conn:
+        with conn.cursor(name="at_server_side") as cur:
+            cur.execute("SELECT generate_series(1, 3) WHERE 'secret' <> 'x'")
+            assert [row[0] for row in cur] == [1, 2, 3]
+
+    async def work():
+        async with await psycopg.AsyncConnection.connect(pg_dsn) as conn:
+            async with conn.cursor(name="at_async_server_side") as cur:
+                await cur.execute("SELECT relname FROM pg_class LIMIT 2")
+                return len(await cur.fetchall())
+
+    assert asyncio.run(work()) == 2
+    assert [s.name for s in spans()] == ["SELECT", "SELECT pg_class"]
+    assert "secret" not in spans()[0].attributes["db.query.text"]
+
+
+def test_copy_is_one_span_ending_with_the_block(psycopg, pg_dsn, spans):
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("CREATE TEMP TABLE at_copy (id int, email text)")
+        with conn.cursor() as cur:
+            with cur.copy("COPY at_copy (id, email) FROM STDIN") as copy:
+                copy.write_row((1, "secret@example.com"))
+                assert spans()[-1].name == "CREATE TABLE at_copy"   # the COPY span is still open
+            with cur.copy("COPY at_copy TO STDOUT") as copy:
+                rows = list(copy.rows())
+    assert rows == [("1", "secret@example.com")]
+    names = [s.name for s in spans()]
+    assert names == ["CREATE TABLE at_copy", "COPY at_copy", "COPY at_copy"]
+    assert spans()[1].attributes["db.query.text"] == "COPY at_copy (id, email) FROM STDIN"
+
+
+def test_failing_copy_ends_its_span_as_error(psycopg, pg_dsn, spans):
+    with psycopg.connect(pg_dsn) as conn:
+        with conn.cursor() as cur:
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                with cur.copy("COPY at_no_such_table FROM STDIN") as copy:
+                    copy.write_row((1,))
+    (span,) = spans()
+    assert span.name == "COPY at_no_such_table"
+    assert span.attributes["db.response.status_code"] == "42P01"
+    assert span.status.status_code == StatusCode.ERROR
+
+
+def test_async_copy(psycopg, pg_dsn, spans):
+    async def work():
+        async with await psycopg.AsyncConnection.connect(pg_dsn) as conn:
+            await conn.execute("CREATE TEMP TABLE at_acopy (x int)")
+            async with conn.cursor() as cur:
+                async with cur.copy("COPY at_acopy FROM STDIN") as copy:
+                    await copy.write_row((7,))
+                await cur.execute("SELECT x FROM at_acopy")
+                return await cur.fetchall()
+
+    assert asyncio.run(work()) == [(7,)]
+    assert [s.name for s in spans()] == ["CREATE TABLE at_acopy", "COPY at_acopy", "SELECT at_acopy"]
+
+
+def test_pool_connections_are_traced(psycopg, pg_dsn, spans):
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+    with ConnectionPool(pg_dsn, min_size=1, max_size=2, open=True) as pool:
+        with pool.connection() as conn:
+            conn.execute("SELECT 1")
+
+    async def work():
+        async with AsyncConnectionPool(pg_dsn, min_size=1, max_size=1, open=False) as pool:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 2")
+
+    asyncio.run(work())
+    assert [s.name for s in spans()] == ["SELECT", "SELECT"]
+    assert spans()[0].attributes["db.namespace"] == "test"
+
+
+def test_transaction_block(psycopg, pg_dsn, spans):
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("CREATE TEMP TABLE at_tx (x int)")
+        with pytest.raises(ZeroDivisionError):
+            with conn.transaction():
+                conn.execute("INSERT INTO at_tx VALUES (1)")
+                1 / 0
+        assert conn.execute("SELECT count(*) FROM at_tx").fetchone() == (0,)
+    assert [s.name for s in spans()] == ["CREATE TABLE at_tx", "INSERT at_tx", "SELECT at_tx"]

@@ -1,0 +1,100 @@
+"""The one span builder for key-value stores that speak in commands (Redis and kin).
+
+A command is one CLIENT span named by the command (`GET`); its db.query.text is the
+command with every argument replaced by `?` (`SET ? ?`): keys and values are user
+data and never stored, whatever AUTOTRACE_DB_SANITIZE says. A pipeline or a
+transaction is one span (`PIPELINE` or `MULTI`) whose text lists its commands and
+whose db.operation.batch.size counts them; the commands inside make no spans of
+their own (the driver sends them without going through the traced method).
+
+A spec supplies small functions:
+
+    command_args(instance, args, kwargs) -> the command's arguments, name first
+    connection_facts(instance) -> (namespace, host, port), any of them None
+    pipeline_commands(pipeline) -> [argument tuples, name first] of the queued commands
+    is_transaction(pipeline) -> True for MULTI/EXEC
+"""
+
+from opentelemetry.trace import SpanKind
+
+from autotrace import semconv, tracing
+from autotrace.patching import Interceptor
+from autotrace.spans import data_free_message, fail_span
+
+__all__ = ["command", "pipeline", "command_text"]
+
+
+def command(instrumentation, system, connection_facts, command_args, is_async=False):
+    """An Interceptor for a client's execute-one-command method."""
+    scope = "autotrace.instrumentations." + instrumentation
+
+    def before(instance, args, kwargs):
+        arguments = command_args(instance, args, kwargs)
+        name = _name(arguments[0]) if arguments else system
+        attributes = _base(system, connection_facts(instance))
+        attributes[semconv.DB_OPERATION_NAME] = name
+        attributes[semconv.DB_QUERY_TEXT] = command_text(name, len(arguments))
+        return tracing.tracer(scope).start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+
+    return Interceptor(before, _end, _fail, is_async=is_async)
+
+
+def pipeline(instrumentation, system, connection_facts, pipeline_commands, is_transaction, is_async=False):
+    """An Interceptor for a pipeline's execute(): one span for all its queued commands."""
+    scope = "autotrace.instrumentations." + instrumentation
+
+    def before(instance, args, kwargs):
+        queued = pipeline_commands(instance)
+        if not queued:
+            return None   # an empty pipeline sends nothing
+        name = "MULTI" if is_transaction(instance) else "PIPELINE"
+        attributes = _base(system, connection_facts(instance))
+        attributes[semconv.DB_OPERATION_NAME] = name
+        attributes[semconv.DB_QUERY_TEXT] = "; ".join(
+            command_text(_name(arguments[0]), len(arguments)) for arguments in queued if arguments)
+        if len(queued) >= 2:   # the conventions: only for 2 or more
+            attributes[semconv.DB_OPERATION_BATCH_SIZE] = len(queued)
+        return tracing.tracer(scope).start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+
+    def after(span, result):
+        if span is not None:
+            span.end()
+        return result
+
+    def failed(span, exc):
+        if span is not None:
+            _fail(span, exc)
+
+    return Interceptor(before, after, failed, is_async=is_async)
+
+
+def command_text(name, argument_count):
+    """`SET ? ?` for a command and its argument count (the name included)."""
+    return name + " ?" * (argument_count - 1) if argument_count > 1 else name
+
+
+def _name(raw):
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        raw = bytes(raw).decode("ascii", "replace")
+    return str(raw).upper()
+
+
+def _base(system, facts):
+    namespace, host, port = facts
+    attributes = {semconv.DB_SYSTEM_NAME: system}
+    if namespace is not None:
+        attributes[semconv.DB_NAMESPACE] = namespace
+    if host:
+        attributes[semconv.SERVER_ADDRESS] = host
+    if port:
+        attributes[semconv.SERVER_PORT] = port
+    return attributes
+
+
+def _fail(span, exc):
+    fail_span(span, exc, clean_message=data_free_message)   # error replies may quote keys and values
+
+
+def _end(span, result):
+    span.end()
+    return result
