@@ -7,12 +7,16 @@ that decides what happens when *our* code fails:
     state = before(instance, args, kwargs)     # ours: an error here skips tracing
     result = wrapped(*args, **kwargs)          # the app's: its exception passes through
     result = after(state, result)              # ours: an error here keeps `result`
+    (optional) args, kwargs = arguments(state, args, kwargs) before the call, when an
+    interceptor must hand the call different arguments (a child process's environment)
     (on the app's exception) failed(state, exc), then the same exception is re-raised
 
 The first internal error disables that instrumentation (every later call goes
 straight through) and prints one warning. Because the app's call is never inside our
 try blocks, its exception reaches it as the same object, with its own traceback.
 """
+
+import sys
 
 from autotrace.messages import warn
 
@@ -23,15 +27,18 @@ _MARK = "_self_autotrace_instrumentation"
 
 class Interceptor:
     """What a span builder hands to the core. `after` may return a replacement result
-    (for example a proxy that ends the span when a streamed body is closed)."""
+    (for example a proxy that ends the span when a streamed body is closed).
+    `arguments`, when given, returns the (args, kwargs) the original is called with
+    instead; it must build new objects, never change the caller's."""
 
-    __slots__ = ("before", "after", "failed", "is_async")
+    __slots__ = ("before", "after", "failed", "is_async", "arguments")
 
-    def __init__(self, before, after, failed, is_async=False):
+    def __init__(self, before, after, failed, is_async=False, arguments=None):
         self.before = before
         self.after = after
         self.failed = failed
         self.is_async = is_async
+        self.arguments = arguments
 
 
 class _Switch:
@@ -135,11 +142,10 @@ def _resolve(module, dotted):
 
 
 def _make_wrapper(interceptor, switch):
-    # OpenTelemetry's own flag for "do not trace this": set by our exporter threads
-    # (their HTTP and sqlite3 calls must not become spans) and by OpenTelemetry code.
-    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
-
+    get_value, _SUPPRESS_INSTRUMENTATION_KEY = _suppression_check()
     before, after, failed = interceptor.before, interceptor.after, interceptor.failed
+    if interceptor.arguments is not None:
+        return _rewriting_wrapper(interceptor, switch, get_value, _SUPPRESS_INSTRUMENTATION_KEY)
 
     if interceptor.is_async:
         async def async_wrapper(wrapped, instance, args, kwargs):
@@ -165,6 +171,48 @@ def _make_wrapper(interceptor, switch):
             state = before(instance, args, kwargs)
         except Exception as exc:
             switch.trip(exc)
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _contain(failed, state, exc, switch)
+            raise
+        return _finish(after, state, result, switch)
+    return wrapper
+
+
+def _suppression_check():
+    """(get_value, key) telling whether OpenTelemetry's "do not trace this" flag is set:
+    set by our exporter threads (their HTTP and sqlite3 calls must not become spans) and
+    by OpenTelemetry code. The standard-library instrumentations are applied before
+    OpenTelemetry may be imported, and must not import it (it costs milliseconds):
+    until it is imported nothing can be suppressed."""
+    context = sys.modules.get("opentelemetry.context")
+    if context is not None:
+        return context.get_value, context._SUPPRESS_INSTRUMENTATION_KEY
+
+    def get_value(key):
+        loaded = sys.modules.get("opentelemetry.context")
+        return loaded is not None and loaded.get_value(loaded._SUPPRESS_INSTRUMENTATION_KEY)
+    return get_value, None
+
+
+def _rewriting_wrapper(interceptor, switch, get_value, suppress_key):
+    """The wrapper for interceptors that change the call's arguments (sync only)."""
+    before, after, failed, arguments = (interceptor.before, interceptor.after, interceptor.failed,
+                                        interceptor.arguments)
+
+    def wrapper(wrapped, instance, args, kwargs):
+        if not switch.on or get_value(suppress_key):
+            return wrapped(*args, **kwargs)
+        try:
+            state = before(instance, args, kwargs)
+            if state is not None:
+                args, kwargs = arguments(state, args, kwargs)
+        except Exception as exc:
+            switch.trip(exc)
+            return wrapped(*args, **kwargs)
+        if state is None:
             return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **kwargs)

@@ -1,0 +1,95 @@
+"""The sampler (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG, AUTOTRACE_TRACES_PER_SECOND)
+and the span limits, built from Settings and handed to the SDK explicitly (so the SDK
+never reads those variables a second time).
+
+The rate cap sits on top of the chosen sampler and only ever turns a "keep" into a
+"drop" for a span that starts a new trace (no valid parent). A span with a parent
+follows the parent-based rules untouched: a sampled remote parent stays sampled. A
+dropped span is still a valid, non-recording span, so its context (sampled flag 0)
+is propagated to the services and child processes it calls.
+"""
+
+import threading
+import time
+
+from opentelemetry.sdk.trace import SpanLimits
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased)
+from opentelemetry.trace import get_current_span
+
+__all__ = ["build_sampler", "build_span_limits", "TokenBucket", "RateLimitedSampler"]
+
+
+def build_sampler(settings, clock=time.monotonic):
+    name = settings.traces_sampler
+    if name.endswith("traceidratio"):
+        root = TraceIdRatioBased(settings.traces_sampler_arg)
+    elif name.endswith("always_off"):
+        root = ALWAYS_OFF
+    else:
+        root = ALWAYS_ON
+    sampler = ParentBased(root) if name.startswith("parentbased_") else root
+    if settings.traces_per_second is not None:
+        sampler = RateLimitedSampler(sampler, TokenBucket(settings.traces_per_second, clock))
+    return sampler
+
+
+def build_span_limits(settings):
+    def limit(value):
+        return SpanLimits.UNSET if value is None else value   # UNSET: no limit, and no env lookup
+    return SpanLimits(
+        max_attributes=settings.attribute_count_limit,
+        max_events=settings.span_event_count_limit,
+        max_links=settings.span_link_count_limit,
+        max_span_attributes=settings.span_attribute_count_limit,
+        max_event_attributes=settings.event_attribute_count_limit,
+        max_link_attributes=settings.link_attribute_count_limit,
+        max_attribute_length=limit(settings.attribute_value_length_limit),
+        max_span_attribute_length=limit(settings.span_attribute_value_length_limit),
+    )
+
+
+class TokenBucket:
+    """`rate` tokens per second, holding at most a tenth of a second's worth (at least
+    one), so a burst after a quiet spell stays small and any window of a few seconds
+    keeps close to rate x seconds. Starts full."""
+
+    def __init__(self, rate, clock=time.monotonic):
+        self.rate = float(rate)
+        self.capacity = max(1.0, self.rate / 10.0)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.updated = clock()
+        self._lock = threading.Lock()
+
+    def take(self):
+        with self._lock:
+            now = self.clock()
+            elapsed = now - self.updated
+            self.updated = now
+            if elapsed > 0:
+                self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return True
+            return False
+
+
+class RateLimitedSampler(Sampler):
+    """Keeps at most `bucket.rate` new root traces per second among those `inner` keeps."""
+
+    def __init__(self, inner, bucket):
+        self.inner = inner
+        self.bucket = bucket
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
+                      trace_state=None):
+        result = self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+        if not result.decision.is_sampled() or get_current_span(parent_context).get_span_context().is_valid:
+            return result
+        if self.bucket.take():
+            return result
+        return SamplingResult(Decision.DROP, None, result.trace_state)
+
+    def get_description(self):
+        return "RateLimited{%s, %g/s}" % (self.inner.get_description(), self.bucket.rate)
