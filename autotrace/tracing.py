@@ -12,7 +12,7 @@ import time
 
 from autotrace.messages import debug, warn
 
-__all__ = ["start", "tracer", "stop", "started"]
+__all__ = ["start", "tracer", "stop", "started", "leaf_span_dropped"]
 
 _lock = threading.RLock()
 _provider = None
@@ -23,6 +23,20 @@ _tracers = {}
 
 def started():
     return _provider is not None
+
+
+def _never():
+    return False
+
+
+# Replaced by a sampling.LeafDropRule when we build the provider with our sampler.
+_leaf_drop_rule = _never
+
+
+def leaf_span_dropped():
+    """True when a span started now is certain to be dropped by the sampler, so a
+    builder of leaf spans (which have no children and propagate nothing) may skip it."""
+    return _leaf_drop_rule()
 
 
 def tracer(scope):
@@ -129,6 +143,9 @@ def _build_provider(settings):
     # environment, the SDK must not read OTEL_TRACES_SAMPLER or the limits again.
     provider = TracerProvider(resource=build_resource(settings), sampler=build_sampler(settings),
                               span_limits=build_span_limits(settings), shutdown_on_exit=False)
+    global _leaf_drop_rule
+    from autotrace.sampling import LeafDropRule
+    _leaf_drop_rule = LeafDropRule(settings)
     factories = exporter_factories(settings)
     for label, factory in factories:
         processor = BatchingProcessor(label, factory, max_queue=settings.queue_size,

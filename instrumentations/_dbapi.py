@@ -44,6 +44,8 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
     max_length, sanitize = config.db_query_max, config.db_sanitize
 
     def before(instance, args, kwargs):
+        if tracing.leaf_span_dropped():   # sampled out: a query span would be dropped anyway
+            return None
         summary = summarize(statement(instance, args, kwargs), max_length, sanitize)
         namespace, host, port = facts_of(instance)
         attributes = {semconv.DB_SYSTEM_NAME: system}
@@ -67,10 +69,13 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
                                                 attributes=attributes)
 
     def after(span, result):
-        span.end()
+        if span is not None:
+            span.end()
         return result
 
     def failed(span, exc):
+        if span is None:
+            return
         code = error_code(exc) if error_code is not None else None
         fail_span(span, exc, {semconv.DB_RESPONSE_STATUS_CODE: code} if code else None)
 
