@@ -11,6 +11,8 @@ SPEC = Instrumentation(
     supported="",
     description="Thread pool tasks continue the trace of the code that submitted them",
     patches=(
-        Patch("concurrent.futures.thread", "ThreadPoolExecutor.submit", Wrapper("_context.submit")),
+        # submit() makes one _WorkItem per task in the caller's thread; a worker calls its run().
+        Patch("concurrent.futures.thread", "_WorkItem.__init__", Wrapper("_context.work_item_created")),
+        Patch("concurrent.futures.thread", "_WorkItem.run", Wrapper("_context.work_item_run")),
     ),
 )
