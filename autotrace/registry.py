@@ -101,8 +101,7 @@ class Registry:
                                    version, spec.supported))
             else:
                 rows.append(Status(name, WAITING if name not in self.applied else ACTIVE,
-                                   "applied when %s is imported" % " or ".join(spec.modules)
-                                   + "".join(" and %s" % name for name in spec.requires),
+                                   _applied_when(spec),
                                    version, spec.supported))
         return rows
 
@@ -119,6 +118,12 @@ class _Activator:
     def __call__(self, module):
         if _ready(self.spec, module.__name__):
             self.registry.activate(self.spec)
+
+
+def _applied_when(spec):
+    if not spec.requires:
+        return "applied when %s is imported" % " or ".join(spec.modules)
+    return "applied when %s and %s are imported" % (" or ".join(spec.modules), " and ".join(spec.requires))
 
 
 def _ready(spec, firing):
