@@ -80,12 +80,12 @@ class LeafDropRule:
 class TokenBucket:
     """`rate` tokens per second, holding at most a tenth of a second's worth (at least
     one), so a burst after a quiet spell stays small and any window of a few seconds
-    keeps close to rate x seconds. Starts full."""
+    keeps close to rate x seconds. Starts full (empty for a rate of 0)."""
 
     def __init__(self, rate, clock=time.monotonic):
         self.rate = float(rate)
         self.capacity = max(1.0, self.rate / 10.0)
-        self.tokens = self.capacity
+        self.tokens = self.capacity if self.rate > 0 else 0.0   # 0/s: no new root trace at all
         self.clock = clock
         self.updated = clock()
         self._lock = threading.Lock()

@@ -141,3 +141,45 @@ def test_bad_sampling_values_give_one_warning_and_the_default(env, variable, def
 def test_the_ratio_argument_is_ignored_by_samplers_without_a_ratio():
     settings = Settings.from_env({"OTEL_TRACES_SAMPLER": "always_on", "OTEL_TRACES_SAMPLER_ARG": "abc"})
     assert settings.problems == []
+
+
+def test_a_rate_of_zero_keeps_no_new_root_trace_but_follows_parents():
+    tracer, _ = tracer_for({"AUTOTRACE_TRACES_PER_SECOND": "0"}, FakeClock())
+    assert not tracer.start_span("root", context=Context()).is_recording()
+    assert tracer.start_span("child", context=remote_parent(True)).is_recording()
+
+
+@pytest.mark.parametrize("name, parent, dropped", [
+    ("always_off", None, True),
+    ("always_on", False, False),             # not parent-based: the parent does not decide
+    ("traceidratio", None, False),           # the ratio decides per trace id: not certain
+    ("parentbased_always_on", None, False),
+    ("parentbased_always_on", True, False),
+    ("parentbased_always_on", False, True),
+    ("parentbased_traceidratio", False, True),
+    ("parentbased_always_off", None, True),
+    ("parentbased_always_off", True, False),
+])
+def test_leaf_drop_rule_is_certain_only_when_the_sampler_is(name, parent, dropped):
+    from opentelemetry import context as api
+
+    from autotrace.sampling import LeafDropRule
+    rule = LeafDropRule(Settings.from_env({"OTEL_TRACES_SAMPLER": name}))
+    token = api.attach(remote_parent(parent) if parent is not None else Context())
+    try:
+        assert rule() is dropped
+    finally:
+        api.detach(token)
+
+
+def test_sampled_out_queries_make_no_span_and_still_run(instrument, spans, monkeypatch):
+    import sqlite3
+
+    from autotrace import tracing
+    instrument("sqlite3")
+    monkeypatch.setattr(tracing, "_leaf_drop_rule", lambda: True)
+    assert sqlite3.connect(":memory:").execute("SELECT 41 + 1").fetchone() == (42,)
+    assert spans() == []
+    monkeypatch.setattr(tracing, "_leaf_drop_rule", lambda: False)
+    sqlite3.connect(":memory:").execute("SELECT 1")
+    assert [s.name for s in spans()] == ["SELECT"]
