@@ -21,6 +21,10 @@ PROPAGATORS = ("tracecontext", "baggage", "b3", "b3multi", "jaeger", "none")
 DEFAULT_PROPAGATORS = ("tracecontext", "baggage")
 INSTRUMENT_PREFIX = "AUTOTRACE_INSTRUMENT_"
 DISABLED_VARS = ("AUTOTRACE_DISABLED_INSTRUMENTATIONS", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS")
+SAMPLERS = ("parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
+            "always_on", "always_off", "traceidratio")
+LOG_LEVELS = ("off", "debug", "info", "warning", "error", "critical")
+_HEX = frozenset("0123456789abcdef")
 
 
 class Settings:
@@ -75,6 +79,10 @@ class Settings:
         self.sanitize_header_fields = read.names_union(
             "sanitize_header_fields", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS",))
         self.sqlcommenter = read.flag("sqlcommenter", "AUTOTRACE_SQLCOMMENTER", False)
+        _read_sampling(self, read)
+        _read_span_limits(self, read)
+        _read_logs(self, read)
+        _read_env_context(self, read, env)
         return self
 
     # -- questions the core asks ----------------------------------------------------
@@ -145,7 +153,7 @@ class _Reader:
             return self._reject(field, var, raw, "true, false", default)
         return value
 
-    def number(self, field, names, default, minimum, kind=int):
+    def number(self, field, names, default, minimum, kind=int, maximum=None):
         var, raw = self._lookup(field, names)
         if var is None:
             return default
@@ -153,9 +161,10 @@ class _Reader:
             value = kind(raw)
         except ValueError:
             value = None
-        if value is None or value != value or value < minimum:
+        if value is None or value != value or value < minimum or (maximum is not None and value > maximum):
             what = "an integer" if kind is int else "a number"
-            return self._reject(field, var, raw, "%s >= %s" % (what, minimum), default)
+            bounds = "%s >= %s" % (what, minimum) + ("" if maximum is None else " and <= %s" % maximum)
+            return self._reject(field, var, raw, bounds, default)
         return value
 
     def choice(self, field, names, accepted, default):
@@ -260,6 +269,78 @@ class _Reader:
                 continue
             result[key] = _percent_decode(value.strip())
         return result
+
+
+def _read_sampling(settings, read):
+    settings.traces_sampler = read.choice(
+        "traces_sampler", "OTEL_TRACES_SAMPLER", SAMPLERS, "parentbased_always_on")
+    settings.traces_sampler_arg = 1.0
+    if settings.traces_sampler.endswith("traceidratio"):
+        # The argument means something only to the ratio samplers (as in the OTel spec).
+        settings.traces_sampler_arg = read.number(
+            "traces_sampler_arg", "OTEL_TRACES_SAMPLER_ARG", 1.0, minimum=0.0, maximum=1.0, kind=float)
+    # None: no cap. A number: new root traces kept per second, per process.
+    settings.traces_per_second = read.number(
+        "traces_per_second", "AUTOTRACE_TRACES_PER_SECOND", None, minimum=0.0, kind=float)
+
+
+def _read_span_limits(settings, read):
+    """The standard limits; a specific variable wins over OTEL_ATTRIBUTE_*. None = no limit."""
+    count = "OTEL_ATTRIBUTE_COUNT_LIMIT"
+    length = "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+    settings.attribute_count_limit = read.number("attribute_count_limit", count, 128, minimum=0)
+    settings.span_attribute_count_limit = read.number(
+        "span_attribute_count_limit", ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count), 128, minimum=0)
+    settings.span_event_count_limit = read.number(
+        "span_event_count_limit", "OTEL_SPAN_EVENT_COUNT_LIMIT", 128, minimum=0)
+    settings.span_link_count_limit = read.number(
+        "span_link_count_limit", "OTEL_SPAN_LINK_COUNT_LIMIT", 128, minimum=0)
+    settings.event_attribute_count_limit = read.number(
+        "event_attribute_count_limit", ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", count), 128, minimum=0)
+    settings.link_attribute_count_limit = read.number(
+        "link_attribute_count_limit", ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", count), 128, minimum=0)
+    settings.attribute_value_length_limit = read.number(
+        "attribute_value_length_limit", length, None, minimum=0)
+    settings.span_attribute_value_length_limit = read.number(
+        "span_attribute_value_length_limit", ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length), None, minimum=0)
+
+
+def _read_logs(settings, read):
+    settings.log_correlation = read.flag("log_correlation", "AUTOTRACE_LOG_CORRELATION", False)
+    settings.logs_as_events = read.choice("logs_as_events", "AUTOTRACE_LOGS_AS_EVENTS", LOG_LEVELS, "off")
+
+
+def _read_env_context(settings, read, env):
+    """TRACEPARENT / TRACESTATE / BAGGAGE: the context a parent process handed us.
+
+    Only checked here (plain string work); the context itself is built when tracing
+    starts. A malformed traceparent is dropped with one warning: the process starts
+    new traces. TRACESTATE means nothing without a traceparent."""
+    traceparent = read.text("env_traceparent", "TRACEPARENT", "")
+    if traceparent and not _looks_like_traceparent(traceparent):
+        settings.problems.append(
+            "TRACEPARENT=%r is not valid (accepted: a W3C traceparent such as "
+            "00-<32 hex trace id>-<16 hex span id>-<2 hex flags>); starting a new trace" % traceparent)
+        settings.sources["env_traceparent"] = "default (TRACEPARENT was invalid)"
+        traceparent = ""
+    settings.env_traceparent = traceparent
+    settings.env_tracestate = read.text("env_tracestate", "TRACESTATE", "") if traceparent else ""
+    settings.env_baggage = read.text("env_baggage", "BAGGAGE", "")
+
+
+def _looks_like_traceparent(value):
+    """The W3C traceparent grammar, checked without `re` (startup must stay cheap)."""
+    parts = value.split("-")
+    if len(parts) < 4:
+        return False
+    version, trace_id, span_id, flags = parts[:4]
+    if len(version) != 2 or version == "ff" or (version == "00" and len(parts) != 4):
+        return False
+    if len(trace_id) != 32 or len(span_id) != 16 or len(flags) != 2:
+        return False
+    if not _HEX.issuperset(version + trace_id + span_id + flags):
+        return False
+    return trace_id.strip("0") != "" and span_id.strip("0") != ""
 
 
 def _parse_flag(raw):

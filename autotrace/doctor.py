@@ -24,15 +24,19 @@ def print_report(out=None):
     write("autotrace %s (Python %s, %s)" % (__version__, sys.version.split()[0], sys.executable))
     write()
     write("Configuration")
-    for field, value, source in settings.describe():
-        write("  %-26s %-40s %s" % (field, _show(value), "from " + source if source != "default" else "default"))
+    rows = settings.describe()
+    width = max([26] + [len(field) for field, _, _ in rows])
+    for field, value, source in rows:
+        write("  %-*s %-40s %s" % (width, field, _show(value), "from " + source if source != "default" else "default"))
     write()
     write("Propagators: %s" % _propagators(settings))
     write()
     write("Instrumentations")
-    for status in registry.statuses():
+    statuses = registry.statuses()
+    name_width = max([12] + [len(status.name) for status in statuses])
+    for status in statuses:
         version = status.version or "-"
-        write("  %-14s %-20s %-13s %-14s %s" % (status.name, status.state, version, status.supported or "any",
+        write("  %-*s %-20s %-12s %-14s %s" % (name_width, status.name, status.state, version, status.supported or "any",
                                                 status.detail))
     write()
     write("Exporters")

@@ -15,6 +15,8 @@ straight through) and prints one warning. Because the app's call is never inside
 try blocks, its exception reaches it as the same object, with its own traceback.
 """
 
+import sys
+
 from autotrace.messages import warn
 
 __all__ = ["Interceptor", "apply", "revert", "guard", "switch_for", "is_patched", "raw_attribute", "Applied"]
@@ -141,10 +143,7 @@ def _resolve(module, dotted):
 
 
 def _make_wrapper(interceptor, switch):
-    # OpenTelemetry's own flag for "do not trace this": set by our exporter threads
-    # (their HTTP and sqlite3 calls must not become spans) and by OpenTelemetry code.
-    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, get_value
-
+    get_value, _SUPPRESS_INSTRUMENTATION_KEY = _suppression_check()
     before, after, failed = interceptor.before, interceptor.after, interceptor.failed
     rewrites = interceptor.rewrites
 
@@ -184,6 +183,22 @@ def _make_wrapper(interceptor, switch):
             raise
         return _finish(after, state, result, switch)
     return wrapper
+
+
+def _suppression_check():
+    """(get_value, key) telling whether OpenTelemetry's "do not trace this" flag is set:
+    set by our exporter threads (their HTTP and sqlite3 calls must not become spans) and
+    by OpenTelemetry code. The standard-library instrumentations are applied before
+    OpenTelemetry may be imported, and must not import it (it costs milliseconds):
+    until it is imported nothing can be suppressed."""
+    context = sys.modules.get("opentelemetry.context")
+    if context is not None:
+        return context.get_value, context._SUPPRESS_INSTRUMENTATION_KEY
+
+    def get_value(key):
+        loaded = sys.modules.get("opentelemetry.context")
+        return loaded is not None and loaded.get_value(loaded._SUPPRESS_INSTRUMENTATION_KEY)
+    return get_value, None
 
 
 def _contain(failed, state, exc, switch):

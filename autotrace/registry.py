@@ -8,6 +8,7 @@ installed version against the spec's range and applies the patches.
 """
 
 import os
+import sys
 
 from autotrace import distributions, hooks, patching
 from autotrace.messages import debug, warn
@@ -49,7 +50,7 @@ class Registry:
             if not enabled:
                 debug("%s: %s" % (spec.name, reason))
                 continue
-            for module in spec.modules:
+            for module in spec.modules + spec.requires:
                 hooks.when_imported(module, _Activator(self, spec))
 
     def activate(self, spec):
@@ -100,7 +101,7 @@ class Registry:
                                    version, spec.supported))
             else:
                 rows.append(Status(name, WAITING if name not in self.applied else ACTIVE,
-                                   "applied when %s is imported" % " or ".join(spec.modules),
+                                   _applied_when(spec),
                                    version, spec.supported))
         return rows
 
@@ -115,7 +116,26 @@ class _Activator:
         self.spec = spec
 
     def __call__(self, module):
-        self.registry.activate(self.spec)
+        if _ready(self.spec, module.__name__):
+            self.registry.activate(self.spec)
+
+
+def _applied_when(spec):
+    if not spec.requires:
+        return "applied when %s is imported" % " or ".join(spec.modules)
+    return "applied when %s and %s are imported" % (" or ".join(spec.modules), " and ".join(spec.requires))
+
+
+def _ready(spec, firing):
+    """One of the spec's modules and all of its required modules are imported. The
+    module whose hook fires counts as imported; any other must have finished executing
+    (a hook can fire while a required module is still halfway through its own import)."""
+    def imported(name):
+        if name == firing:
+            return True
+        module = sys.modules.get(name)
+        return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
+    return any(imported(name) for name in spec.modules) and all(imported(name) for name in spec.requires)
 
 
 def _installed(spec):

@@ -8,7 +8,7 @@ import os
 import platform
 import sys
 
-__all__ = ["build_resource", "derive_service_name"]
+__all__ = ["build_resource", "derive_service_name", "service_name"]
 
 
 def build_resource(settings):
@@ -29,10 +29,14 @@ def build_resource(settings):
         "process.runtime.description": sys.version,
     }
     attributes.update(settings.resource_attributes)
-    attributes["service.name"] = (settings.service_name
-                                  or settings.resource_attributes.get("service.name")
-                                  or derive_service_name())
+    attributes["service.name"] = service_name(settings)
     return Resource(attributes)
+
+
+def service_name(settings):
+    """The service.name spans carry (also put on log records)."""
+    return (settings.service_name or settings.resource_attributes.get("service.name")
+            or derive_service_name())
 
 
 def derive_service_name(argv=None, main_module=None):

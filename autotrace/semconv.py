@@ -30,3 +30,18 @@ DB_OPERATION_BATCH_SIZE = "db.operation.batch.size"
 # Methods the HTTP conventions know; anything else is reported as _OTHER.
 KNOWN_HTTP_METHODS = frozenset(
     ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY"))
+
+# Code location (stable)
+CODE_FUNCTION_NAME = "code.function.name"
+CODE_FILE_PATH = "code.file.path"
+CODE_LINE_NUMBER = "code.line.number"
+EXCEPTION_TYPE = "exception.type"
+EXCEPTION_MESSAGE = "exception.message"
+
+# Log records recorded as span events (AUTOTRACE_LOGS_AS_EVENTS). OpenTelemetry has no
+# convention for this; the names follow its log data model (SeverityText, Body) and
+# the logger name as in OpenTelemetry's logging bridge.
+LOG_EVENT_NAME = "log"
+LOG_SEVERITY_TEXT = "log.severity_text"
+LOG_MESSAGE = "log.message"
+LOG_LOGGER_NAME = "log.logger.name"

@@ -12,7 +12,7 @@ import time
 
 from autotrace.messages import debug, warn
 
-__all__ = ["start", "tracer", "stop", "started"]
+__all__ = ["start", "tracer", "stop", "started", "leaf_span_dropped"]
 
 _lock = threading.RLock()
 _provider = None
@@ -23,6 +23,20 @@ _tracers = {}
 
 def started():
     return _provider is not None
+
+
+def _never():
+    return False
+
+
+# Replaced by a sampling.LeafDropRule when we build the provider with our sampler.
+_leaf_drop_rule = _never
+
+
+def leaf_span_dropped():
+    """True when a span started now is certain to be dropped by the sampler, so a
+    builder of leaf spans (which have no children and propagate nothing) may skip it."""
+    return _leaf_drop_rule()
 
 
 def tracer(scope):
@@ -47,13 +61,25 @@ def start(settings=None):
             return
         _starting = True
         try:
-            _provider = _build_provider(settings or _settings())
+            settings = settings or _settings()
+            _provider = _build_provider(settings)
         except Exception as exc:
             warn("tracing could not start (%s: %s); the app runs untraced" % (type(exc).__name__, exc))
             from opentelemetry.trace import NoOpTracerProvider
             _provider = NoOpTracerProvider()
         finally:
             _starting = False
+        if settings is not None:
+            _continue_parent_context(settings)
+
+
+def _continue_parent_context(settings):
+    try:
+        from autotrace import env_context
+        env_context.install(settings)
+    except Exception as exc:
+        warn("the trace context from TRACEPARENT/BAGGAGE could not be used (%s: %s); starting new traces"
+             % (type(exc).__name__, exc))
 
 
 def stop():
@@ -102,19 +128,24 @@ def _settings():
 def _build_provider(settings):
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.sampling import ParentBased, ALWAYS_ON
 
     from autotrace.batching import BatchingProcessor
     from autotrace.exporters import exporter_factories
     from autotrace.resource import build_resource
+    from autotrace.sampling import build_sampler, build_span_limits
 
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         debug("the app set its own TracerProvider before autotrace; using it as is")
         return existing
 
-    provider = TracerProvider(resource=build_resource(settings), sampler=ParentBased(ALWAYS_ON),
-                              shutdown_on_exit=False)
+    # Sampler and limits are passed explicitly: config.py is the one reader of the
+    # environment, the SDK must not read OTEL_TRACES_SAMPLER or the limits again.
+    provider = TracerProvider(resource=build_resource(settings), sampler=build_sampler(settings),
+                              span_limits=build_span_limits(settings), shutdown_on_exit=False)
+    global _leaf_drop_rule
+    from autotrace.sampling import LeafDropRule
+    _leaf_drop_rule = LeafDropRule(settings)
     factories = exporter_factories(settings)
     for label, factory in factories:
         processor = BatchingProcessor(label, factory, max_queue=settings.queue_size,

@@ -75,6 +75,8 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
     def start(instance, args, kwargs):
         if _inside_batch.get() is instance:
             return None   # executemany's own inner execute: already inside its span
+        if tracing.leaf_span_dropped():   # sampled out: a query span would be dropped anyway
+            return None
         summary = summarize(statement(instance, args, kwargs), max_length, sanitize)
         facts = facts_of(instance)
         namespace, host, port = facts[:3]

@@ -34,8 +34,10 @@ def service_unavailable(what, reason):
 
 def autotrace_env(tmp_path, **extra):
     """An environment for a traced subprocess: its own store, no inherited toggles."""
+    # TRACEPARENT & co. too: a CI system that sets them would make every root span a child.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AUTOTRACE_", "OTEL_")) or k == "AUTOTRACE_REQUIRE_SERVICES"}
+           if not k.startswith(("AUTOTRACE_", "OTEL_")) and k not in ("TRACEPARENT", "TRACESTATE", "BAGGAGE")
+           or k == "AUTOTRACE_REQUIRE_SERVICES"}
     env["AUTOTRACE_STORE"] = str(tmp_path / "traces.db")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env.update({k: str(v) for k, v in extra.items()})

@@ -39,7 +39,7 @@ def main(name, scenario):
             del registry.specs[other]
 
     if scenario == "import_then_patch":
-        for module in spec.modules:
+        for module in spec.modules + spec.requires:
             importlib.import_module(module)
         before = originals(spec)
         registry.install()          # hooks fire at once for imported modules
@@ -48,15 +48,20 @@ def main(name, scenario):
         for key, value in before.items():
             assert not patching.is_patched(value), key
     elif scenario == "patch_then_import":
-        for module in spec.modules:
+        # A spec with requirements waits for the last of them: a module like os is
+        # imported at startup, its requirement (opentelemetry.trace) is not.
+        last = spec.requires or spec.modules
+        for module in last:
             assert module not in sys.modules, module + " imported too early"
         registry.install()
         assert name not in registry.applied, "applied before the library was imported"
-        importlib.import_module(spec.modules[0])
+        for module in spec.modules[:1] + spec.requires:
+            importlib.import_module(module)
         assert name in registry.applied, registry.events.get(name) and registry.events[name].detail
         assert_patched(spec)
     elif scenario == "patch_unpatch_patch":
-        importlib.import_module(spec.modules[0])
+        for module in spec.modules[:1] + spec.requires:
+            importlib.import_module(module)
         before = originals(spec)
         registry.activate(spec)
         assert_patched(spec)
@@ -68,7 +73,8 @@ def main(name, scenario):
         registry.activate(spec)
         assert_patched(spec)
     elif scenario == "double_patch":
-        importlib.import_module(spec.modules[0])
+        for module in spec.modules[:1] + spec.requires:
+            importlib.import_module(module)
         registry.activate(spec)
         registry.activate(spec)                 # the registry refuses
         extra = patching.apply(spec)            # and so does the core itself
