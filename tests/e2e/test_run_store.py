@@ -37,7 +37,10 @@ def test_many_processes_share_one_store(tmp_path):
     script.write_text("import sqlite3\n"
                       "db = sqlite3.connect(':memory:')\n"
                       "for i in range(300): db.execute('SELECT %d' % i)\n")
-    env = autotrace_env(tmp_path, OTEL_BSP_SCHEDULE_DELAY="10", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="20")
+    # This test is about concurrent writers, not the exit bound (tested elsewhere): on a
+    # loaded machine six processes may need more than the default 2 s to flush.
+    env = autotrace_env(tmp_path, OTEL_BSP_SCHEDULE_DELAY="10", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="20",
+                        AUTOTRACE_SHUTDOWN_TIMEOUT="60")
     processes = [subprocess.Popen([sys.executable, "-m", "autotrace", "run", sys.executable, str(script)],
                                   env=env, stderr=subprocess.PIPE, text=True) for _ in range(6)]
     errors = [p.communicate(timeout=120)[1] for p in processes]
