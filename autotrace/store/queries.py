@@ -19,6 +19,7 @@ from .rows import search_text
 __all__ = [
     "StoreError", "AmbiguousTraceId", "list_traces", "get_trace", "services",
     "service_map", "operations", "explain_list_traces", "parse_attribute_filters",
+    "traces_after",
 ]
 
 MIN_PREFIX = 8
@@ -96,6 +97,25 @@ def list_traces(path, service=None, errors_only=False, limit=20, operation=None,
     sql, params = _list_sql(service, errors_only, limit, operation, min_duration_ns,
                             max_duration_ns, since_ns, until_ns, attributes)
     return _read(path, lambda conn: [_trace_dict(row) for row in conn.execute(sql, params)], [])
+
+
+def traces_after(path, cursor=None, limit=100):
+    """(new cursor, summaries of traces first stored after `cursor`), oldest first.
+
+    The cursor is the trace row's SQLite rowid, which grows as traces are first
+    written; cursor=None asks only for the current cursor (no traces). The live trace
+    list polls this to learn that something new arrived.
+    """
+    def work(conn):
+        latest = conn.execute("SELECT coalesce(max(rowid), 0) FROM traces").fetchone()[0]
+        if cursor is None or latest <= cursor:
+            return latest, []
+        rows = conn.execute("SELECT rowid AS cursor, * FROM traces WHERE rowid > ? "
+                            "ORDER BY rowid LIMIT ?", (int(cursor), int(limit))).fetchall()
+        found = [_trace_dict(row) for row in rows]
+        return (found[-1]["cursor"] if len(found) == limit else latest), found
+
+    return _read(path, work, (0, []))
 
 
 def explain_list_traces(path, **filters):
