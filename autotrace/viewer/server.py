@@ -94,7 +94,7 @@ class Viewer:
         handler = type("Handler", (_Handler,), {"viewer": self, "ingest_only": ingest_only})
         server = http.server.ThreadingHTTPServer((host, port), handler)
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name=f"autotrace-view-{port}",
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"autotrace-view-{port}",
                                   daemon=True)
         thread.start()
         self.servers.append(server)
