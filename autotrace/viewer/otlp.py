@@ -238,7 +238,9 @@ def _json_int_signed(value, where):
 def rows_from_protobuf(body):
     """[(SpanRow, searchable pairs)] from an OTLP/protobuf ExportTraceServiceRequest.
 
-    Raises OtlpError, or ImportError when opentelemetry-proto is not installed."""
+    Raises OtlpError, or ImportError when opentelemetry-proto is not installed.
+    This is the ingest hot path (SDKs send protobuf): per-resource work is done once.
+    """
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -248,31 +250,39 @@ def rows_from_protobuf(body):
     except DecodeError as error:
         raise OtlpError(f"the body is not an OTLP protobuf ExportTraceServiceRequest ({error})") from None
     result = []
+    append = result.append
     for r_index, entry in enumerate(request.resource_spans):
         where = f"resourceSpans[{r_index}]"
         resource = _pb_attributes(entry.resource.attributes)
         resource_json = to_json(resource)
+        resource_pairs = searchable_pairs({}, resource)
         service = _service_of(resource)
         for s_index, scope_spans in enumerate(entry.scope_spans):
             scope = scope_spans.scope
+            scope_name, scope_version = scope.name, scope.version
             for index, span in enumerate(scope_spans.spans):
-                span_where = f"{where}.scopeSpans[{s_index}].spans[{index}]"
-                attributes = _pb_attributes(span.attributes)
+                trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
+                if len(trace_id) != 16 or len(span_id) != 8 or not any(trace_id) or not any(span_id) \
+                        or (parent and len(parent) != 8):
+                    span_where = f"{where}.scopeSpans[{s_index}].spans[{index}]"
+                    _hex_id(trace_id, 16, span_where + ".traceId")   # raises with the reason
+                    _hex_id(span_id, 8, span_where + ".spanId")
+                    _hex_id(parent, 8, span_where + ".parentSpanId", required=False)
+                attributes = _pb_attributes(span.attributes) if span.attributes else {}
                 status = span.status
+                events = [{"name": event.name, "timestamp_ns": event.time_unix_nano,
+                           "attributes": _pb_attributes(event.attributes)} for event in span.events]
+                links = [{"trace_id": _hex_id(link.trace_id, 16, where + ".links.traceId"),
+                          "span_id": _hex_id(link.span_id, 8, where + ".links.spanId"),
+                          "attributes": _pb_attributes(link.attributes)} for link in span.links]
                 row = _make_row(
-                    _hex_id(span.trace_id, 16, span_where + ".traceId"),
-                    _hex_id(span.span_id, 8, span_where + ".spanId"),
-                    _hex_id(span.parent_span_id, 8, span_where + ".parentSpanId", required=False),
+                    trace_id.hex(), span_id.hex(), parent.hex() if parent and any(parent) else None,
                     service, span.name, KINDS.get(span.kind, "INTERNAL"),
                     span.start_time_unix_nano, span.end_time_unix_nano,
-                    STATUSES.get(status.code, "UNSET"), status.message, attributes,
-                    [{"name": event.name, "timestamp_ns": event.time_unix_nano,
-                      "attributes": _pb_attributes(event.attributes)} for event in span.events],
-                    [{"trace_id": _hex_id(link.trace_id, 16, span_where + ".links.traceId"),
-                      "span_id": _hex_id(link.span_id, 8, span_where + ".links.spanId"),
-                      "attributes": _pb_attributes(link.attributes)} for link in span.links],
-                    resource_json, scope.name, scope.version)
-                result.append((row, searchable_pairs(attributes, resource)))
+                    STATUSES.get(status.code, "UNSET"), status.message, attributes, events, links,
+                    resource_json, scope_name, scope_version)
+                pairs = searchable_pairs(attributes, None) if attributes else []
+                append((row, pairs + resource_pairs if resource_pairs else pairs))
     return result
 
 

@@ -233,10 +233,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _trace(self, trace_id):
         spans = self._spans(trace_id)
-        return {"trace_id": spans[0]["trace_id"], "spans": spans,
-                "services": sorted({span["service_name"] for span in spans}),
-                "error_count": sum(span["status_code"] == "ERROR" for span in spans),
-                "analysis": analysis.analyze(spans)}
+        result = {"trace_id": spans[0]["trace_id"],
+                  "services": sorted({span["service_name"] for span in spans}),
+                  "error_count": sum(span["status_code"] == "ERROR" for span in spans),
+                  "analysis": analysis.analyze(spans)}
+        # A process's resource is the same on all its spans: send each once (a big
+        # trace's JSON halves), and the trace id once.
+        resources, index = [], {}
+        for span in spans:
+            key = json.dumps(span.pop("resource"), sort_keys=True)
+            if key not in index:
+                index[key] = len(resources)
+                resources.append(json.loads(key))
+            span["resource_index"] = index[key]
+            del span["trace_id"]
+        result["resources"] = resources
+        result["spans"] = spans
+        return result
 
     def _download(self, trace_id):
         spans = self._spans(trace_id)

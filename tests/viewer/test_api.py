@@ -82,7 +82,8 @@ def test_failing_span_carries_the_exception(example_viewer):
     (event,) = failed["events"]
     assert event["name"] == "exception"
     assert "LookupError: order 404 has no items" in event["attributes"]["exception.stacktrace"]
-    assert failed["resource"]["service.name"] == "inventory"
+    assert trace["resources"][failed["resource_index"]]["service.name"] == "inventory"
+    assert {r["service.name"] for r in trace["resources"]} == {"shop", "inventory"}
 
 
 def test_unknown_and_malformed_trace_ids(example_viewer):

@@ -31,6 +31,11 @@ def browser():
         browser.close()
 
 
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+    return playwright_expect(locator)
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -55,20 +60,20 @@ def test_list_filter_open_trace_collapse_and_detail(example_viewer, page):
 
     page.select_option("select[name=service]", "shop")
     page.wait_for_url("**/?service=shop")
-    page.wait_for_function("document.querySelectorAll('#traces tbody tr').length === 1")
+    expect(rows).to_have_count(1)
     row = rows.first
     assert "checkout" in row.inner_text() and "19" in row.inner_text()
     assert "inventory" in row.locator("td").nth(4).inner_text()
 
     page.reload()   # the filter lives in the URL
-    page.wait_for_function("document.querySelectorAll('#traces tbody tr').length === 1")
+    expect(rows).to_have_count(1)
     assert page.input_value("select[name=service]") == "shop"
 
     row.locator("a").click()
     page.wait_for_url("**/trace/*")
     waterfall = page.locator("#rows .row")
     waterfall.first.wait_for()
-    assert waterfall.count() == 19
+    expect(waterfall).to_have_count(19)
     assert page.locator(".flag[data-kind='n+1']").count() == 2
     assert "run one after another" in page.locator(".flag[data-kind=sequential]").inner_text()
     assert page.locator("#rows .row.critical").count() >= 5
@@ -79,10 +84,10 @@ def test_list_filter_open_trace_collapse_and_detail(example_viewer, page):
 
     root = waterfall.first
     root.locator(".toggle").click()
-    page.wait_for_function("document.querySelectorAll('#rows .row').length === 1")
+    expect(page.locator('#rows .row')).to_have_count(1)
     assert root.locator(".toggle").inner_text() == "▸"
     page.locator("#rows .row").first.locator(".toggle").click()
-    page.wait_for_function("document.querySelectorAll('#rows .row').length === 19")
+    expect(page.locator('#rows .row')).to_have_count(19)
 
     page.locator("#rows .row", has_text="GET /fail").click()
     detail = page.locator("#detail")
@@ -138,3 +143,22 @@ def test_list_updates_live(fresh_viewer, page):
     assert otlp.post("/v1/traces", json.dumps(document).encode(), "application/json")[0] == 200
     page.locator("#traces tbody tr", has_text="arrived-live").wait_for(timeout=10_000)
     assert "rust-svc" in page.locator("#traces tbody tr").first.inner_text()
+
+
+def test_a_big_trace_draws_only_the_rows_in_view_and_scrolls_to_all(fresh_viewer, page):
+    ui, otlp, _ = fresh_viewer
+    now = time.time_ns()
+    spans = [{"traceId": "c" * 32, "spanId": format(n + 1, "016x"), "name": f"step {n}",
+              "parentSpanId": "" if n == 0 else format(1, "016x"),
+              "startTimeUnixNano": str(now + n * 1000), "endTimeUnixNano": str(now + n * 1000 + 900)}
+             for n in range(600)]
+    spans[0]["endTimeUnixNano"] = str(now + 700_000)
+    document = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    assert otlp.post("/v1/traces", json.dumps(document).encode(), "application/json")[0] == 200
+    page.goto(_url(ui, "/trace/" + "c" * 32))
+    rows = page.locator("#rows .row")
+    rows.first.wait_for()
+    assert 20 < rows.count() < 200
+    page.locator("#wf-body").evaluate("element => { element.scrollTop = element.scrollHeight; }")
+    page.locator("#rows .row", has_text="step 599").wait_for()
+    assert page.locator("#rows .row", has_text="step 0").count() == 0

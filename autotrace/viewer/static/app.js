@@ -229,7 +229,7 @@ async function tracePage(traceId) {
     ${notices.join("")}
     <p class="muted legend">critical path outlined · <kbd>j</kbd>/<kbd>k</kbd> move · <kbd>enter</kbd> details · <kbd>←</kbd>/<kbd>→</kbd> collapse/expand · <kbd>esc</kbd> close</p>
     <div class="layout">
-      <div class="waterfall"><div class="wf-head"><span style="width:38%;min-width:14rem">Span</span><span>0 – ${ms(a.duration_ns)}</span></div><div id="rows"></div></div>
+      <div class="waterfall"><div class="wf-head"><span style="width:38%;min-width:14rem">Span</span><span>0 – ${ms(a.duration_ns)}</span></div><div class="wf-body" id="wf-body"><div id="rows"></div></div></div>
       <aside class="detail" id="detail" hidden></aside>
     </div>
     <div class="breakdown">
@@ -249,6 +249,12 @@ async function tracePage(traceId) {
     paint();
   });
   state.keys = traceKeys;
+  let pending = false;
+  document.getElementById("wf-body").addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; paint(false); });
+  });
   paint();
 }
 
@@ -263,13 +269,23 @@ function visibleRows(view) {
   return out;
 }
 
-function paint() {
+// Only the rows in (and near) the scrolled window are in the DOM, so a trace of
+// 10,000 spans draws as fast as one of 50. Rows have a fixed height for that.
+const ROW_HEIGHT = 24, ROW_MARGIN = 30;
+
+function paint(rowsChanged = true) {
   const view = state.trace;
   const container = document.getElementById("rows");
-  view.visible = visibleRows(view);
+  const scroller = document.getElementById("wf-body");
+  if (!container || !scroller) return;
+  if (rowsChanged || !view.visible) view.visible = visibleRows(view);
   const total = view.total;
+  container.style.height = view.visible.length * ROW_HEIGHT + "px";
+  const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_HEIGHT) - ROW_MARGIN);
+  const last = Math.min(view.visible.length, first + Math.ceil((scroller.clientHeight || 800) / ROW_HEIGHT) + 2 * ROW_MARGIN);
   const html = [];
-  for (const index of view.visible) {
+  for (let position = first; position < last; position++) {
+    const index = view.visible[position];
     const row = view.rows[index], span = row.span;
     const left = 100 * row.offset_ns / total, width = Math.max(0.15, 100 * row.duration_ns / total);
     const error = span.status_code === "ERROR";
@@ -281,7 +297,7 @@ function paint() {
     }
     const toggleMark = row.child_count ? (view.collapsed.has(index) ? "▸" : "▾") : "";
     const textLeft = left + width > 80 ? `right:${(100 - left + 0.5).toFixed(2)}%` : `left:${(left + width + 0.5).toFixed(2)}%`;
-    html.push(`<div class="${classes}" data-index="${index}" data-span="${span.span_id}"><div class="name" style="padding-left:${0.25 + row.depth * 0.9}rem">` +
+    html.push(`<div class="${classes}" data-index="${index}" data-span="${span.span_id}" style="top:${position * ROW_HEIGHT}px"><div class="name" style="padding-left:${0.25 + row.depth * 0.9}rem">` +
       `<span class="toggle">${toggleMark}</span><span class="svc-dot" style="background:${colour(span.service_name)}"></span>` +
       `<span class="label" title="${esc(span.service_name)}: ${esc(span.name)}">${esc(span.name)}</span></div>` +
       `<div class="lane"><div class="span-bar${error ? " error" : ""}" style="left:${left.toFixed(3)}%;width:${width.toFixed(3)}%;background:${colour(span.service_name)}"></div>${events}` +
@@ -325,7 +341,7 @@ function showDetail(index) {
       ${row.skew_shift_ns ? `<br><span class="muted">shifted ${ms(Math.abs(row.skew_shift_ns))} for clock skew</span>` : ""}</p>
     <table>
       <tr><td>span id</td><td><code>${esc(span.span_id)}</code>${copyButton(span.span_id)}</td></tr>
-      <tr><td>trace id</td><td><code>${esc(span.trace_id)}</code>${copyButton(span.trace_id)}</td></tr>
+      <tr><td>trace id</td><td><code>${esc(view.trace.trace_id)}</code>${copyButton(view.trace.trace_id)}</td></tr>
       <tr><td>parent</td><td>${span.parent_span_id ? `<code>${esc(span.parent_span_id)}</code>${copyButton(span.parent_span_id)}${row.orphan ? ' <span class="muted">(not in the store)</span>' : ""}` : "none (root)"}</td></tr>
       <tr><td>start</td><td>${esc(when(span.start_ns))}</td></tr>
       <tr><td>scope</td><td>${esc(span.scope_name || "")} ${esc(span.scope_version || "")}</td></tr>
@@ -333,7 +349,7 @@ function showDetail(index) {
     <h3>Attributes</h3>${table(span.attributes)}
     <h3>Events</h3>${events}
     <h3>Links</h3>${links}
-    <h3>Resource</h3>${table(span.resource)}`;
+    <h3>Resource</h3>${table(view.trace.resources[span.resource_index])}`;
   document.getElementById("close-detail").addEventListener("click", closeDetail);
 }
 
@@ -355,9 +371,11 @@ function traceKeys(event) {
   else return;
   event.preventDefault();
   if (view.detail != null && event.key !== "Enter") showDetail(view.selected);
-  paint();
-  const row = document.querySelector(`.row[data-index="${view.selected}"]`);
-  if (row) row.scrollIntoView({ block: "nearest" });
+  const scroller = document.getElementById("wf-body");
+  const top = view.visible.indexOf(view.selected) * ROW_HEIGHT;
+  if (top < scroller.scrollTop) scroller.scrollTop = top;
+  else if (top + ROW_HEIGHT > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = top + ROW_HEIGHT - scroller.clientHeight;
+  paint(false);
 }
 
 // -- service map ------------------------------------------------------------------
