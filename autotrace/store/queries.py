@@ -204,7 +204,8 @@ def get_trace(path, trace_id):
             return []
         rows = conn.execute("SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id",
                             (full,))
-        return [_span_dict(row) for row in rows]
+        resources = {}  # one process's spans share one resource text: decode it once
+        return [_span_dict(row, resources) for row in rows]
 
     return _read(path, work, [])
 
@@ -233,13 +234,22 @@ def _resolve(conn, wanted):
     return matches[0] if matches else None
 
 
-def _span_dict(row):
+def _span_dict(row, resources=None):
     span = dict(row)
     for column in _JSON_COLUMNS:
+        text = span[column]
+        if column == "resource" and resources is not None and text in resources:
+            span[column] = resources[text]   # shared: callers must not modify it
+            continue
+        if text in ("{}", "[]"):
+            span[column] = {} if text == "{}" else []
+            continue
         try:
-            span[column] = json.loads(span[column])
+            span[column] = json.loads(text)
         except (TypeError, ValueError):
             pass  # leave the text as it is rather than lose it
+        if column == "resource" and resources is not None:
+            resources[text] = span[column]
     return span
 
 

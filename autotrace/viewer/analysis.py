@@ -160,12 +160,12 @@ def _self_time_breakdown(rows, self_ns):
 
 def _query_of(span):
     attributes = span.get("attributes")
-    if not isinstance(attributes, dict):
+    if not attributes or not isinstance(attributes, dict):
         return None
     for key in _QUERY_KEYS:
         text = attributes.get(key)
         if isinstance(text, str) and text.strip():
-            return summarize(text).text or None
+            return summarize(text).text or None  # summarize() caches per statement
     return None
 
 

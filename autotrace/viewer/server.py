@@ -241,10 +241,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # trace's JSON halves), and the trace id once.
         resources, index = [], {}
         for span in spans:
-            key = json.dumps(span.pop("resource"), sort_keys=True)
+            resource = span.pop("resource")
+            key = id(resource)  # get_trace shares one dict per distinct resource text
             if key not in index:
                 index[key] = len(resources)
-                resources.append(json.loads(key))
+                resources.append(resource)
             span["resource_index"] = index[key]
             del span["trace_id"]
         result["resources"] = resources
