@@ -2,6 +2,7 @@
 (autotrace run with the OTLP exporter pointed at the viewer), and OTLP/JSON."""
 
 import gzip
+import os
 import json
 import subprocess
 import sys
@@ -91,3 +92,30 @@ def test_reingesting_the_same_spans_does_not_double_count(fresh_viewer):
         assert otlp.post("/v1/traces", body, "application/json")[0] == 200
     (summary,) = list_traces(store)
     assert summary["span_count"] == 2 and summary["error_count"] == 1
+
+
+def test_store_size_limit_applies_to_ingested_spans(tmp_path):
+    """Ingest goes through the store's writer, so its pruning keeps the file near the limit."""
+    from autotrace.store.writer import StoreExporter
+    from autotrace.viewer.server import Viewer
+    from viewer_support import Client
+    store = tmp_path / "small.db"
+    writer = StoreExporter(store, max_mb=1)
+    viewer = Viewer(str(store), writer)
+    client = Client(viewer.serve("127.0.0.1", 0, ingest_only=True).server_address[1])
+    try:
+        filler = "x" * 2000
+        for batch in range(12):
+            spans = [{"traceId": format(batch * 1000 + n + 1, "032x"), "spanId": "1" * 16, "name": "s",
+                      "startTimeUnixNano": str(batch * 1000 + n), "endTimeUnixNano": str(batch * 1000 + n + 1),
+                      "attributes": [{"key": "blob", "value": {"stringValue": filler}}]} for n in range(100)]
+            body = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}).encode()
+            assert client.post("/v1/traces", body, "application/json")[0] == 200
+    finally:
+        viewer.stop()
+        writer.shutdown()
+    traces = list_traces(store, limit=None)
+    assert 0 < len(traces) < 1200                          # the oldest were pruned
+    assert max(t["start_ns"] for t in traces) == 11 * 1000 + 99  # the newest kept
+    size = sum(os.path.getsize(p) for p in (store, str(store) + "-wal") if os.path.exists(p))
+    assert size < 2.5 * 1024 * 1024
