@@ -407,16 +407,18 @@ async function mapPage() {
   const place = new Map(names.map((n, i) => [n, names.length === 1 ? [cx, cy] :
     [cx + radius * Math.cos(2 * Math.PI * i / names.length - Math.PI / 2), cy + radius * Math.sin(2 * Math.PI * i / names.length - Math.PI / 2)]]));
   const edges = data.edges.filter(e => place.has(e.caller) && place.has(e.callee)).map(e => {
-    const [x1, y1] = place.get(e.caller), [x2, y2] = place.get(e.callee);
+    const [a1, b1] = place.get(e.caller), [a2, b2] = place.get(e.callee);
+    const length = Math.hypot(a2 - a1, b2 - b1) || 1, cut = 32 / length;  // stop at the circles
+    const x1 = a1 + (a2 - a1) * cut, y1 = b1 + (b2 - b1) * cut, x2 = a2 - (a2 - a1) * cut, y2 = b2 - (b2 - b1) * cut;
     return `<path class="edge${e.error_count ? " bad" : ""}" marker-end="url(#arrow)" d="M${x1},${y1} L${x2},${y2}"></path>
       <text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 6}" text-anchor="middle">${e.call_count} calls · ${(100 * e.error_rate).toFixed(0)}% err · p95 ${ms(e.p95_ns)}</text>`;
   }).join("");
   const nodes = data.services.map(s => {
     const [x, y] = place.get(s.name);
-    return `<g><circle class="node" cx="${x}" cy="${y}" r="28" style="stroke:${colour(s.name)}"></circle><text x="${x}" y="${y + 44}" text-anchor="middle">${esc(s.name)}</text></g>`;
+    return `<g><circle class="node" cx="${x}" cy="${y}" r="28" style="stroke:${colour(s.name)}"></circle><text x="${x}" y="${y < cy ? y - 36 : y + 44}" text-anchor="middle">${esc(s.name)}</text></g>`;
   }).join("");
   document.getElementById("map").innerHTML = names.length ? `
-    <svg viewBox="0 0 ${width} ${height}" role="img" aria-label="service map"><defs><marker id="arrow" viewBox="0 0 10 10" refX="38" refY="5" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="currentColor"></path></marker></defs>${edges}${nodes}</svg>
+    <svg viewBox="0 0 ${width} ${height}" role="img" aria-label="service map"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto"><path class="arrow" d="M0,0 L10,5 L0,10 z"></path></marker></defs>${edges}${nodes}</svg>
     <h3>Calls</h3>
     <table id="edges"><thead><tr><th>Caller</th><th>Callee</th><th class="num">Requests</th><th class="num">Error rate</th><th class="num">p50</th><th class="num">p95</th></tr></thead><tbody>
       ${data.edges.map(e => `<tr><td>${svc(e.caller)}</td><td>${svc(e.callee)}</td><td class="num">${e.call_count}</td><td class="num">${(100 * e.error_rate).toFixed(1)}%</td><td class="num">${ms(e.p50_ns)}</td><td class="num">${ms(e.p95_ns)}</td></tr>`).join("")}</tbody></table>
