@@ -89,6 +89,15 @@ class Viewer:
         host = _host_part(host_header).lower()
         return is_loopback_host(host) or host in self.allowed_hosts
 
+    def origin_allowed(self, origin, host_header):
+        """A browser's Origin: our own page, or another page on this machine. "null"
+        (sandboxed frames, files) is refused: any web site can produce it."""
+        name = (urllib.parse.urlsplit(origin).hostname or "").lower()
+        if not name or origin.strip() == "null":
+            return False
+        own = _host_part(host_header or "").lower().strip("[]")
+        return is_loopback_host(name) or name in self.allowed_hosts or name == own
+
     def serve(self, host, port, ingest_only=False):
         """Start a listener in a daemon thread; returns the server (its port may be 0)."""
         handler = type("Handler", (_Handler,), {"viewer": self, "ingest_only": ingest_only})
@@ -172,10 +181,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise HttpError(403, "the Host header is not a loopback name; start "
                                  "`autotrace view --host NAME` to serve other names")
         origin = self.headers.get("Origin")
-        if origin and origin != "null":
-            host = urllib.parse.urlsplit(origin).hostname or ""
-            if not (self.viewer.host_allowed(host)):
-                raise HttpError(403, "requests from other web sites are refused")
+        if origin is not None and not self.viewer.origin_allowed(origin, self.headers.get("Host")):
+            raise HttpError(403, "requests from other web sites are refused")
 
     # -- GET --------------------------------------------------------------------------
 

@@ -31,14 +31,19 @@ def test_host_named_on_the_command_line_is_allowed():
     viewer = Viewer("unused.db", writer=None, host="devbox.lan")
     assert viewer.host_allowed("devbox.lan:7318") and viewer.host_allowed("localhost")
     assert not viewer.host_allowed("evil.example")
-    assert Viewer("unused.db", writer=None, host="0.0.0.0").host_allowed("anything")
+    exposed = Viewer("unused.db", writer=None, host="0.0.0.0")
+    assert exposed.host_allowed("anything")
+    # exposed or not, another web site's page cannot post to it
+    assert not exposed.origin_allowed("https://evil.example", "devbox.lan:7318")
+    assert exposed.origin_allowed("http://devbox.lan:7318", "devbox.lan:7318")
     assert is_loopback_host("127.5.6.7") and not is_loopback_host("10.0.0.1")
 
 
 def test_cross_site_posts_are_refused(fresh_viewer):
     ui, _, store = fresh_viewer
-    status, _, _ = ui.post("/v1/traces", b"{}", "text/plain", Origin="https://evil.example")
-    assert status == 403
+    for origin in ("https://evil.example", "null", "http://127.0.0.1.evil.example:7318"):
+        status, _, _ = ui.post("/v1/traces", b"{}", "text/plain", Origin=origin)
+        assert status == 403, origin
     assert ui.post("/v1/traces", b'{"resourceSpans": []}', "application/json",
                    Origin="http://localhost:7318")[0] == 200
 
