@@ -69,6 +69,14 @@ def test_list_filter_open_trace_collapse_and_detail(example_viewer, page):
     expect(rows).to_have_count(1)
     assert page.input_value("select[name=service]") == "shop"
 
+    page.fill("input[name=until]", "2000-01-01T00:00:00")
+    expect(rows).to_have_count(0)
+    assert "until=2000-01-01T00" in page.url and page.locator("#count").inner_text() == "No traces match."
+    page.fill("input[name=until]", "")
+    page.fill("input[name=since]", "1h")
+    expect(rows).to_have_count(1)
+    assert "since=1h" in page.url and "until" not in page.url
+
     row.locator("a").click()
     page.wait_for_url("**/trace/*")
     waterfall = page.locator("#rows .row")

@@ -86,7 +86,7 @@ function route() {
 
 // -- trace list -------------------------------------------------------------------
 
-const FILTERS = ["service", "operation", "min_ms", "max_ms", "errors", "since", "attr"];
+const FILTERS = ["service", "operation", "min_ms", "max_ms", "errors", "since", "until", "attr"];
 
 async function listPage() {
   document.title = "Traces · autotrace";
@@ -97,8 +97,9 @@ async function listPage() {
       <label>Root operation <input name="operation" placeholder="GET /users"></label>
       <label>Min ms <input name="min_ms" type="number" min="0" step="any"></label>
       <label>Max ms <input name="max_ms" type="number" min="0" step="any"></label>
-      <label>Started <select name="since"><option value="">any time</option><option value="15m">last 15 min</option>
-        <option value="1h">last hour</option><option value="24h">last 24 h</option><option value="7d">last 7 days</option></select></label>
+      <label>Since <input name="since" size="9" list="since-presets" placeholder="15m, 2h, date"></label>
+      <datalist id="since-presets"><option value="15m"><option value="1h"><option value="24h"><option value="7d"></datalist>
+      <label>Until <input name="until" type="datetime-local" step="1"></label>
       <label>Attributes <input name="attr" size="28" placeholder="http.response.status_code=500 k=v"></label>
       <label class="check"><input type="checkbox" name="errors" value="1"> errors only</label>
       <button type="reset">Clear</button>
