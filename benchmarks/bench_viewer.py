@@ -119,9 +119,14 @@ def fill(path, traces):
     return time.perf_counter() - started
 
 
+# The viewer writes through the store's writer, which prunes the store down to
+# AUTOTRACE_STORE_MAX_MB (default 200): lift it, or ingest would delete the test data.
+VIEW_ENV = {**os.environ, "AUTOTRACE_STORE_MAX_MB": "100000"}
+
+
 def start_viewer(store):
     process = subprocess.Popen([sys.executable, "-m", "autotrace", "view", "--store", store, "--port", "0",
-                                "--otlp-port", "-1"], stdout=subprocess.PIPE, text=True)
+                                "--otlp-port", "-1"], stdout=subprocess.PIPE, text=True, env=VIEW_ENV)
     port = int(re.search(r":(\d+)/", process.stdout.readline()).group(1))
     return process, port
 
@@ -154,7 +159,7 @@ def time_render(port, runs=5):
         page.goto(f"http://127.0.0.1:{port}/map")   # assets cached, as for a user clicking through
         for _ in range(runs + 1):
             page.goto(f"http://127.0.0.1:{port}/")
-            page.locator("#traces").wait_for()
+            page.locator("#traces tbody tr").first.wait_for()   # the list is loaded: now "click"
             started = time.perf_counter()
             page.evaluate("window.history.pushState(null, '', '/trace/' + 'b'.repeat(32)); "
                           "window.dispatchEvent(new PopStateEvent('popstate'))")
@@ -210,7 +215,7 @@ def time_ingest(store, requests=40, spans_per_request=1000, connections=1):
     import threading
     bodies = otlp_requests(requests, spans_per_request, seed=len(store) + time.time_ns())
     process = subprocess.Popen([sys.executable, "-m", "autotrace", "view", "--store", store, "--port", "0",
-                                "--otlp-port", "-1"], stdout=subprocess.PIPE, text=True)
+                                "--otlp-port", "-1"], stdout=subprocess.PIPE, text=True, env=VIEW_ENV)
     failures = []
 
     def send(share):
@@ -244,6 +249,7 @@ def main():
     parser.add_argument("--store", help="store to use (generated if missing)")
     parser.add_argument("--traces", type=int, default=50_000)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true")
     options = parser.parse_args()
     store = options.store or os.path.join(tempfile.mkdtemp(), "bench-viewer.db")
     print("machine:", machine())
@@ -264,6 +270,12 @@ def main():
                              ("service + attribute matching nothing", "service=svc-1&attr=user.id=nobody")):
             med, worst, found = time_list(port, query)
             print(f"trace list API, {label}: median {med:.1f} ms, max {worst:.1f} ms ({found} traces)")
+        for label, path in (("service names (list page)", "/api/service-names"),
+                            ("service map, last hour", "/api/service-map?since=1h"),
+                            ("service map, all stored", "/api/service-map")):
+            started = time.perf_counter()
+            get(port, path)
+            print(f"{label}: {(time.perf_counter() - started) * 1000:.0f} ms")
         started = time.perf_counter()
         body = get(port, "/api/traces/" + "b" * 32)
         print(f"trace API, 10,000-span trace: {(time.perf_counter() - started) * 1000:.0f} ms, "
@@ -275,6 +287,8 @@ def main():
     finally:
         process.terminate()
         process.wait()
+    if options.skip_ingest:
+        return
     fresh = os.path.join(tempfile.mkdtemp(), "fresh.db")
     for connections in (1, 2):
         for label, target in (("the big store", store), ("an empty store", fresh)):

@@ -204,6 +204,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if path == "/api/services":
             since, until = self._window(query)
             return self._json(queries.services(self.viewer.store, since, until))
+        if path == "/api/service-names":
+            return self._json(queries.service_names(self.viewer.store))
         if path == "/api/service-map":
             since, until = self._window(query)
             return self._json({"services": queries.services(self.viewer.store, since, until),

@@ -102,6 +102,7 @@ def test_download_is_one_otlp_json_line(example_viewer, example_store):
 def test_services_and_service_map(example_viewer):
     services = {s["name"]: s for s in example_viewer.get_json("/api/services")}
     assert set(services) == {"shop", "inventory"}
+    assert example_viewer.get_json("/api/service-names") == ["inventory", "shop"]
     graph = example_viewer.get_json("/api/service-map?since=1h")
     (edge,) = graph["edges"]
     assert (edge["caller"], edge["callee"], edge["call_count"], edge["error_count"]) == ("shop", "inventory", 3, 1)

@@ -108,11 +108,11 @@ async function listPage() {
     <table id="traces"><thead><tr><th>Start</th><th>Root</th><th>Duration</th><th class="num">Spans</th><th>Services</th><th class="num">Errors</th></tr></thead><tbody></tbody></table>
     <p class="muted legend"><kbd>j</kbd>/<kbd>k</kbd> move · <kbd>enter</kbd> open · <kbd>esc</kbd> clear selection</p>`;
   const form = document.getElementById("filters");
-  const services = await api("/api/services").catch(() => []);
+  const services = await api("/api/service-names").catch(() => []);
   const select = form.elements.service;
   const wanted = query.get("service");
-  for (const s of services) select.add(new Option(s.name, s.name));
-  if (wanted && !services.some(s => s.name === wanted)) select.add(new Option(wanted, wanted));
+  for (const name of services) select.add(new Option(name, name));
+  if (wanted && !services.includes(wanted)) select.add(new Option(wanted, wanted));
   for (const name of FILTERS) {
     const field = form.elements[name];
     if (name === "errors") field.checked = query.get("errors") === "1";
