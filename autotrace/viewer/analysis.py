@@ -30,6 +30,7 @@ def analyze(spans):
     trace_end = max(end.values(), default=0)
     critical = _critical_path(rows, children, start, end)
     self_ns = _self_times(rows, children, start, end)
+    queries = {span_id: _query_of(span) for span_id, span in by_id.items()}
     orphans = [row.span["span_id"] for row in rows if row.orphan]
     out_rows = []
     for row in rows:
@@ -50,7 +51,7 @@ def analyze(spans):
         "orphans": orphans,
         "critical_path": [row["span_id"] for row in out_rows if row["critical"]],
         "self_time": _self_time_breakdown(rows, self_ns),
-        "flags": _n_plus_one(children, by_id) + _sequential(children, by_id, start, end),
+        "flags": _n_plus_one(children, by_id, queries) + _sequential(children, by_id, start, end, queries),
     }
 
 
@@ -169,12 +170,12 @@ def _query_of(span):
     return None
 
 
-def _n_plus_one(children, by_id):
+def _n_plus_one(children, by_id, queries):
     flags = []
     for parent_id, kids in children.items():
         groups = {}
         for kid in kids:
-            query = _query_of(kid)
+            query = queries[kid["span_id"]]
             if query:
                 groups.setdefault(query, []).append(kid["span_id"])
         for query, ids in groups.items():
@@ -186,32 +187,36 @@ def _n_plus_one(children, by_id):
     return flags
 
 
-def _target(span):
+def _target(span, queries):
     """What a call goes to: name, query, and URL or peer when the span has them."""
     attributes = span.get("attributes") if isinstance(span.get("attributes"), dict) else {}
     place = next((attributes[key] for key in _TARGET_KEYS if attributes.get(key)), None)
-    return (span.get("name"), _query_of(span), str(place) if place is not None else None)
+    return (span.get("name"), queries[span["span_id"]], str(place) if place is not None else None)
+
+
+def _different_targets(run, queries):
+    first = _target(run[0], queries)
+    return any(_target(span, queries) != first for span in run[1:])
 
 
 _TARGET_KEYS = ("url.full", "http.url", "url.path", "rpc.method", "messaging.destination.name",
                 "server.address")
 
 
-def _sequential(children, by_id, start, end):
+def _sequential(children, by_id, start, end, queries):
     """Runs of calls out of one parent, each starting after the previous one ended, to
     different targets (identical repeats are the N+1 flag's business). Whether they
     really are independent cannot be seen in a trace: the flag says "may"."""
     flags = []
     for parent_id, kids in children.items():
-        calls = sorted((kid for kid in kids if kid.get("kind") in _CALL_KINDS or _query_of(kid)),
+        calls = sorted((kid for kid in kids if kid.get("kind") in _CALL_KINDS or queries[kid["span_id"]]),
                        key=lambda s: start[s["span_id"]])
         run = []
         for call in calls + [None]:
             if call is not None and (not run or start[call["span_id"]] >= end[run[-1]["span_id"]]):
                 run.append(call)
                 continue
-            targets = {_target(s) for s in run}
-            if len(run) >= SEQUENTIAL_MIN and len(targets) > 1:
+            if len(run) >= SEQUENTIAL_MIN and _different_targets(run, queries):
                 ids = [s["span_id"] for s in run]
                 total = sum(end[i] - start[i] for i in ids)
                 flags.append({"kind": "sequential", "parent_span_id": parent_id, "count": len(ids),
