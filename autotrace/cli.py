@@ -1,4 +1,4 @@
-"""The `autotrace` command: run, doctor, path, traces, show.
+"""The `autotrace` command: run, doctor, path, traces, show, view, export, import.
 
 `run` sits in front of the user's program, so it is parsed by hand and ends in
 `execvp` without importing argparse or anything else: no wrapper process stays, and
@@ -121,6 +121,8 @@ def _other_commands(argv):
     show.add_argument("trace_id", help="the trace id (or a unique prefix of at least 8 characters)")
     show.add_argument("--store", help="store file (default: AUTOTRACE_STORE or its default)")
     commands.add_parser("version", help="print the version")
+    from autotrace.viewer.command import add_arguments as add_viewer_commands
+    add_viewer_commands(commands)
 
     options = parser.parse_args(argv)
     if options.command == "path":
@@ -133,6 +135,10 @@ def _other_commands(argv):
     if options.command == "doctor":
         from autotrace.doctor import print_report
         return print_report()
+    if options.command in ("view", "export", "import"):
+        from autotrace.viewer import command
+        return {"view": command.view, "export": command.export,
+                "import": command.import_file}[options.command](options)
     if options.command in ("traces", "show"):
         from autotrace.bootstrap import settings
         from autotrace.store import terminal

@@ -19,6 +19,7 @@ from .rows import search_text
 __all__ = [
     "StoreError", "AmbiguousTraceId", "list_traces", "get_trace", "services",
     "service_map", "operations", "explain_list_traces", "parse_attribute_filters",
+    "traces_after", "service_names",
 ]
 
 MIN_PREFIX = 8
@@ -96,6 +97,25 @@ def list_traces(path, service=None, errors_only=False, limit=20, operation=None,
     sql, params = _list_sql(service, errors_only, limit, operation, min_duration_ns,
                             max_duration_ns, since_ns, until_ns, attributes)
     return _read(path, lambda conn: [_trace_dict(row) for row in conn.execute(sql, params)], [])
+
+
+def traces_after(path, cursor=None, limit=100):
+    """(new cursor, summaries of traces first stored after `cursor`), oldest first.
+
+    The cursor is the trace row's SQLite rowid, which grows as traces are first
+    written; cursor=None asks only for the current cursor (no traces). The live trace
+    list polls this to learn that something new arrived.
+    """
+    def work(conn):
+        latest = conn.execute("SELECT coalesce(max(rowid), 0) FROM traces").fetchone()[0]
+        if cursor is None or latest <= cursor:
+            return latest, []
+        rows = conn.execute("SELECT rowid AS cursor, * FROM traces WHERE rowid > ? "
+                            "ORDER BY rowid LIMIT ?", (int(cursor), int(limit))).fetchall()
+        found = [_trace_dict(row) for row in rows]
+        return (found[-1]["cursor"] if len(found) == limit else latest), found
+
+    return _read(path, work, (0, []))
 
 
 def explain_list_traces(path, **filters):
@@ -184,7 +204,8 @@ def get_trace(path, trace_id):
             return []
         rows = conn.execute("SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id",
                             (full,))
-        return [_span_dict(row) for row in rows]
+        resources = {}  # one process's spans share one resource text: decode it once
+        return [_span_dict(row, resources) for row in rows]
 
     return _read(path, work, [])
 
@@ -213,13 +234,22 @@ def _resolve(conn, wanted):
     return matches[0] if matches else None
 
 
-def _span_dict(row):
+def _span_dict(row, resources=None):
     span = dict(row)
     for column in _JSON_COLUMNS:
+        text = span[column]
+        if column == "resource" and resources is not None and text in resources:
+            span[column] = resources[text]   # shared: callers must not modify it
+            continue
+        if text in ("{}", "[]"):
+            span[column] = {} if text == "{}" else []
+            continue
         try:
-            span[column] = json.loads(span[column])
+            span[column] = json.loads(text)
         except (TypeError, ValueError):
             pass  # leave the text as it is rather than lose it
+        if column == "resource" and resources is not None:
+            resources[text] = span[column]
     return span
 
 
@@ -262,6 +292,23 @@ def services(path, since_ns=None, until_ns=None):
                 **_percentiles(durations),
             })
         return result
+
+    return _read(path, work, [])
+
+
+def service_names(path):
+    """The names of all services in the store, sorted: cheap (an index walk), unlike
+    services(), which measures every span."""
+    def work(conn):
+        # A skip-scan of trace_services' primary key: one seek per distinct service.
+        names, last = [], ""
+        while True:
+            row = conn.execute("SELECT service_name FROM trace_services WHERE service_name > ? "
+                               "ORDER BY service_name LIMIT 1", (last,)).fetchone()
+            if row is None:
+                return names
+            last = row[0]
+            names.append(last)
 
     return _read(path, work, [])
 

@@ -83,6 +83,16 @@ def searchable_attributes(span):
     return pairs
 
 
+def searchable_pairs(attributes, resource_attributes):
+    """Like searchable_attributes(), from plain dicts (spans that arrive over OTLP)."""
+    pairs = _searchable(attributes)
+    resource_attributes = resource_attributes or {}
+    skip = {key for key in resource_attributes
+            if key in _NOT_SEARCHED or key.startswith("telemetry.sdk.")}
+    pairs.extend(_searchable(resource_attributes, skip))
+    return pairs
+
+
 def _searchable(attributes, skip=()):
     pairs = []
     if not attributes:

@@ -131,11 +131,27 @@ class StoreExporter(SpanExporter):
 
     # -- writing ------------------------------------------------------------------
 
+    def write_rows(self, rows, attribute_pairs):
+        """Write already-converted rows (OTLP ingest, import) in one transaction.
+
+        The same path as export(), but failures raise: the caller (the viewer) answers
+        its client with the reason. Either every row is written or none is.
+        """
+        if self._shut_down:
+            raise RuntimeError("the store writer is shut down")
+        if self._pid != os.getpid():
+            self._forget_parent_connection()
+        with self._lock:
+            self._write_locked(list(rows), list(attribute_pairs))
+
     def _export_locked(self, spans):
         rows, attribute_pairs = [], []
         for span in spans:
             rows.append(span_to_row(span))
             attribute_pairs.append(searchable_attributes(span))
+        self._write_locked(rows, attribute_pairs)
+
+    def _write_locked(self, rows, attribute_pairs):
         if not rows:
             return
         conn = self._connection()

@@ -1,0 +1,1 @@
+"""`autotrace view`: a local web viewer over the trace store, with OTLP/HTTP ingest."""

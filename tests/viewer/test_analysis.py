@@ -1,0 +1,94 @@
+"""The trace page's analysis on hand-built traces: skew clamping, orphans, critical
+path, self time, N+1 and sequential-call flags."""
+
+from autotrace.viewer.analysis import N_PLUS_ONE_MIN, analyze
+
+MS = 1_000_000
+
+
+def span(span_id, parent, start, end, service="a", name=None, kind="INTERNAL", **attributes):
+    return {"trace_id": "t" * 32, "span_id": span_id, "parent_span_id": parent, "service_name": service,
+            "name": name or span_id, "kind": kind, "start_ns": start * MS, "end_ns": end * MS,
+            "duration_ns": (end - start) * MS, "status_code": "UNSET", "attributes": attributes, "events": []}
+
+
+def rows_by_id(result):
+    return {row["span_id"]: row for row in result["rows"]}
+
+
+def test_skewed_child_from_another_service_is_moved_inside_its_parent():
+    spans = [span("root", None, 100, 200), span("call", "root", 110, 190, kind="CLIENT"),
+             # the server's clock is 50 ms behind: its span seems to start before the call
+             span("server", "call", 65, 135, service="b", kind="SERVER"),
+             span("query", "server", 70, 80, service="b")]
+    result = analyze(spans)
+    rows = rows_by_id(result)
+    assert rows["server"]["offset_ns"] == 10 * MS and rows["server"]["skew_shift_ns"] == 45 * MS
+    assert rows["query"]["offset_ns"] == 15 * MS      # moved with its parent
+    assert all(row["offset_ns"] >= 0 and row["duration_ns"] >= 0 for row in result["rows"])
+    assert rows["server"]["duration_ns"] == 70 * MS   # durations are never changed
+
+
+def test_same_service_children_are_not_moved():
+    result = analyze([span("root", None, 100, 200), span("early", "root", 90, 120)])
+    assert rows_by_id(result)["early"]["skew_shift_ns"] == 0
+    assert min(row["offset_ns"] for row in result["rows"]) == 0
+
+
+def test_orphans_are_kept_and_flag_the_trace_incomplete():
+    result = analyze([span("root", None, 0, 10), span("lost", "gone", 2, 4)])
+    assert result["incomplete"] and result["orphans"] == ["lost"]
+    assert rows_by_id(result)["lost"]["orphan"]
+    assert analyze([span("x", "gone", 0, 1)])["incomplete"]
+    assert not analyze([span("root", None, 0, 1)])["incomplete"]
+
+
+def test_critical_path_follows_what_the_parent_waited_for():
+    spans = [span("root", None, 0, 100),
+             span("fast", "root", 10, 30), span("slow", "root", 10, 80),   # parallel: slow matters
+             span("last", "root", 80, 95),
+             span("inner", "slow", 20, 70)]
+    result = analyze(spans)
+    assert set(result["critical_path"]) == {"root", "slow", "inner", "last"}
+
+
+def test_self_time_subtracts_overlapping_children_once():
+    spans = [span("root", None, 0, 100, service="a"),
+             span("c1", "root", 10, 50, service="b"), span("c2", "root", 30, 60, service="b")]
+    result = analyze(spans)
+    rows = rows_by_id(result)
+    assert rows["root"]["self_ns"] == 50 * MS
+    services = {s["service"]: s["self_ns"] for s in result["self_time"]["services"]}
+    assert services == {"a": 50 * MS, "b": 70 * MS}
+
+
+def test_n_plus_one_needs_five_identical_sanitised_queries():
+    def trace(count):
+        return [span("root", None, 0, 100)] + [
+            span(f"q{i}", "root", i * 2, i * 2 + 1, name="SELECT users", kind="CLIENT",
+                 **{"db.query.text": f"SELECT * FROM users WHERE id = {i}"}) for i in range(count)]
+    assert not [f for f in analyze(trace(N_PLUS_ONE_MIN - 1))["flags"] if f["kind"] == "n+1"]
+    (flag,) = [f for f in analyze(trace(N_PLUS_ONE_MIN))["flags"] if f["kind"] == "n+1"]
+    assert flag["count"] == 5 and flag["query"] == "SELECT * FROM users WHERE id = ?"
+    # identical repeats are N+1, not "sequential calls to different places"
+    assert not [f for f in analyze(trace(N_PLUS_ONE_MIN))["flags"] if f["kind"] == "sequential"]
+
+
+def test_sequential_calls_are_flagged_but_parallel_ones_are_not():
+    sequential = [span("root", None, 0, 100)] + [
+        span(f"c{i}", "root", i * 30, i * 30 + 20, name="GET", kind="CLIENT", **{"url.full": f"http://svc/{i}"})
+        for i in range(3)]
+    (flag,) = analyze(sequential)["flags"]
+    assert flag["kind"] == "sequential" and flag["span_ids"] == ["c0", "c1", "c2"]
+    parallel = [span("root", None, 0, 100)] + [
+        span(f"c{i}", "root", 10 + i, 50, name="GET", kind="CLIENT", **{"url.full": f"http://svc/{i}"})
+        for i in range(3)]
+    assert analyze(parallel)["flags"] == []
+
+
+def test_deep_and_cyclic_traces_do_not_crash():
+    deep = [span("s0", None, 0, 10_000)] + [span(f"s{i}", f"s{i - 1}", i, 10_000 - i) for i in range(1, 3000)]
+    result = analyze(deep)
+    assert len(result["rows"]) == 3000 and len(result["critical_path"]) == 3000
+    cycle = analyze([span("a", "b", 0, 5), span("b", "a", 1, 4)])
+    assert len(cycle["rows"]) == 2 and cycle["incomplete"]

@@ -1,0 +1,143 @@
+"""The JSON API over a store written by real `autotrace run` processes of the
+two-service example (shop -> inventory over HTTP, sqlite3 in inventory)."""
+
+import http.client
+import json
+import time
+
+from autotrace.viewer.otlp import traces_data
+from autotrace.store.queries import get_trace
+
+
+def _the_trace(client):
+    (trace,) = client.get_json("/api/traces?service=shop")
+    return trace
+
+
+def test_trace_list_newest_first_with_summary_columns(example_viewer):
+    traces = example_viewer.get_json("/api/traces")
+    starts = [t["start_ns"] for t in traces]
+    assert starts == sorted(starts, reverse=True)
+    checkout = _the_trace(example_viewer)
+    assert checkout["name"] == "checkout" and checkout["service"] == "shop"
+    assert checkout["services"] == ["inventory", "shop"]
+    assert checkout["span_count"] == 19          # root, 3 GETs, 3 server spans, 12 queries
+    assert checkout["error_count"] == 2          # the failing server span and its client span
+    assert checkout["duration_ns"] > 0
+
+
+def test_filters_combine(example_viewer):
+    get = example_viewer.get_json
+    checkout_id = _the_trace(example_viewer)["trace_id"]
+    ids = lambda query: [t["trace_id"] for t in get("/api/traces?" + query)]
+    assert ids("operation=checkout") == [checkout_id]
+    assert ids("errors=1") == [checkout_id]
+    assert ids("attr=shop.customer=c-42&attr=http.route=/fail") == [checkout_id]
+    assert ids("attr=shop.customer=c-42&attr=http.route=/nope") == []
+    assert ids("attr=http.response.status_code=500") == [checkout_id]
+    assert ids("service=inventory&operation=checkout&min_ms=0.001") == [checkout_id]
+    assert ids("operation=checkout&max_ms=0.001") == []
+    assert ids("operation=checkout&since=1h") == [checkout_id]
+    assert ids("operation=checkout&until=2000-01-01") == []
+    # inventory's own startup statements are traces of their own, without errors
+    assert set(ids("service=inventory")) - {checkout_id}
+    assert ids("service=nobody") == []
+
+
+def test_bad_filters_are_400_with_a_reason(example_viewer):
+    for query in ("min_ms=fast", "since=yesterday-ish", "attr=novalue", "limit=x"):
+        status, body, _ = example_viewer.request("GET", "/api/traces?" + query)
+        assert status == 400 and json.loads(body)["error"], query
+
+
+def test_one_trace_with_analysis(example_viewer):
+    trace_id = _the_trace(example_viewer)["trace_id"]
+    trace = example_viewer.get_json("/api/traces/" + trace_id[:10])   # a prefix works
+    assert trace["trace_id"] == trace_id and len(trace["spans"]) == 19
+    analysis = trace["analysis"]
+    rows = analysis["rows"]
+    assert [r["depth"] for r in rows][:3] == [0, 1, 2]
+    assert all(r["offset_ns"] >= 0 and r["duration_ns"] >= 0 for r in rows)
+    assert not analysis["incomplete"]
+    names = {s["span_id"]: s["name"] for s in trace["spans"]}
+    # every call is awaited in turn: root, clients and server spans are all critical
+    critical = [names[i] for i in analysis["critical_path"]]
+    assert critical[0] == "checkout" and critical.count("GET") == 3
+    n_plus_one = [f for f in analysis["flags"] if f["kind"] == "n+1"]
+    assert [f["count"] for f in n_plus_one] == [6, 6]
+    assert n_plus_one[0]["query"] == "SELECT name FROM items WHERE id = ?"
+    (sequential,) = [f for f in analysis["flags"] if f["kind"] == "sequential"]
+    assert [names[i] for i in sequential["span_ids"]] == ["GET"] * 3
+    services = {s["service"]: s["self_ns"] for s in analysis["self_time"]["services"]}
+    assert set(services) == {"shop", "inventory"}
+    assert sum(services.values()) <= analysis["duration_ns"] * 1.01
+    operations = {(o["service"], o["name"]): o["count"] for o in analysis["self_time"]["operations"]}
+    assert operations[("inventory", "SELECT items")] == 12
+
+
+def test_failing_span_carries_the_exception(example_viewer):
+    trace = example_viewer.get_json("/api/traces/" + _the_trace(example_viewer)["trace_id"])
+    (failed,) = [s for s in trace["spans"] if s["name"] == "GET /fail"]
+    assert failed["status_code"] == "ERROR"
+    (event,) = failed["events"]
+    assert event["name"] == "exception"
+    assert "LookupError: order 404 has no items" in event["attributes"]["exception.stacktrace"]
+    assert trace["resources"][failed["resource_index"]]["service.name"] == "inventory"
+    assert {r["service.name"] for r in trace["resources"]} == {"shop", "inventory"}
+
+
+def test_unknown_and_malformed_trace_ids(example_viewer):
+    assert example_viewer.request("GET", "/api/traces/" + "0" * 32)[0] == 404
+    assert example_viewer.request("GET", "/api/traces/nothex!")[0] == 400
+
+
+def test_download_is_one_otlp_json_line(example_viewer, example_store):
+    trace_id = _the_trace(example_viewer)["trace_id"]
+    status, body, response = example_viewer.request("GET", f"/api/traces/{trace_id}/otlp")
+    assert status == 200 and "attachment" in response.getheader("Content-Disposition")
+    assert body.count(b"\n") == 1
+    assert json.loads(body) == traces_data(get_trace(example_store, trace_id))
+
+
+def test_services_and_service_map(example_viewer):
+    services = {s["name"]: s for s in example_viewer.get_json("/api/services")}
+    assert set(services) == {"shop", "inventory"}
+    assert example_viewer.get_json("/api/service-names") == ["inventory", "shop"]
+    graph = example_viewer.get_json("/api/service-map?since=1h")
+    (edge,) = graph["edges"]
+    assert (edge["caller"], edge["callee"], edge["call_count"], edge["error_count"]) == ("shop", "inventory", 3, 1)
+    assert abs(edge["error_rate"] - 1 / 3) < 1e-9
+    assert 0 < edge["p50_ns"] <= edge["p95_ns"]
+    assert example_viewer.get_json("/api/service-map?until=2000-01-01")["edges"] == []
+    operations = {o["name"]: o["count"] for o in example_viewer.get_json("/api/operations?service=inventory")}
+    assert operations["SELECT items"] == 12
+
+
+def test_pages_serve_the_app(example_viewer):
+    for path in ("/", "/map", "/trace/0123456789abcdef"):
+        status, body, response = example_viewer.request("GET", path)
+        assert status == 200 and b"/static/app.js" in body
+        assert "script-src 'self'" in response.getheader("Content-Security-Policy")
+    status, body, response = example_viewer.request("GET", "/static/app.js")
+    assert status == 200 and response.getheader("Content-Type").startswith("text/javascript")
+
+
+def test_live_feed_announces_new_traces(fresh_viewer):
+    ui, otlp, _ = fresh_viewer
+    connection = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=10)
+    connection.request("GET", "/api/live")
+    response = connection.getresponse()
+    assert response.getheader("Content-Type") == "text/event-stream"
+    assert response.readline() == b"event: hello\n"
+    hello = json.loads(response.readline()[len(b"data: "):])
+    response.readline()
+    span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "live-one", "kind": 2,
+            "startTimeUnixNano": str(time.time_ns()), "endTimeUnixNano": str(time.time_ns() + 1000)}
+    document = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "go-svc"}}]}, "scopeSpans": [{"spans": [span]}]}]}
+    assert otlp.post("/v1/traces", json.dumps(document).encode(), "application/json")[0] == 200
+    assert response.readline() == b"event: traces\n"
+    event = json.loads(response.readline()[len(b"data: "):])
+    connection.close()
+    assert event["cursor"] > hello["cursor"]
+    assert [(t["trace_id"], t["name"], t["service"]) for t in event["traces"]] == [("ab" * 16, "live-one", "go-svc")]
