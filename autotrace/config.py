@@ -62,7 +62,6 @@ class Settings:
         self.queue_size = read.number("queue_size", "OTEL_BSP_MAX_QUEUE_SIZE", 2048, minimum=1)
         self.batch_size = read.number("batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512, minimum=1)
         self.schedule_delay_ms = read.number("schedule_delay_ms", "OTEL_BSP_SCHEDULE_DELAY", 1000, minimum=0)
-        self.export_timeout_ms = read.number("export_timeout_ms", "OTEL_BSP_EXPORT_TIMEOUT", 30000, minimum=0)
         self.redact_query_params = read.names_union("redact_query_params", ("AUTOTRACE_REDACT_QUERY_PARAMS",),
                                                     lower=False)
         self.db_query_max = read.number("db_query_max", "AUTOTRACE_DB_QUERY_MAX", 2048, minimum=16)
