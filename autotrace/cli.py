@@ -113,7 +113,7 @@ def _other_commands(argv):
     commands.add_parser("doctor", help="show the configuration and what is instrumented")
     commands.add_parser("path", help="print the folder to put on PYTHONPATH instead of using run")
     traces = commands.add_parser("traces", help="list recent traces from the local store")
-    traces.add_argument("--service", help="only traces whose root is in this service")
+    traces.add_argument("--service", help="only traces that touch this service")
     traces.add_argument("--errors", action="store_true", help="only traces with errors")
     traces.add_argument("--limit", type=int, default=20, help="how many traces (default 20)")
     traces.add_argument("--store", help="store file (default: AUTOTRACE_STORE or its default)")
