@@ -10,36 +10,47 @@ import pytest
 from support import MYSQL_URL, PG_DSN, REDIS_URL, mysql_arguments, service_unavailable
 
 
+def _reachable(what, address, connect):
+    """`address` once `connect()` succeeds; otherwise skip, or fail under CI."""
+    try:
+        connect()
+    except Exception as exc:
+        service_unavailable("%s at %r" % (what, address), exc)
+    return address
+
+
+def _connect_pg():
+    import psycopg
+    psycopg.connect(PG_DSN, connect_timeout=3).close()
+
+
+def _connect_mysql():
+    import pymysql
+    pymysql.connect(connect_timeout=3, **mysql_arguments(MYSQL_URL)).close()
+
+
+def _connect_redis():
+    import redis
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def pg_dsn():
-    try:
-        import psycopg
-        psycopg.connect(PG_DSN, connect_timeout=3).close()
-    except Exception as exc:
-        service_unavailable("PostgreSQL at %r" % PG_DSN, exc)
-    return PG_DSN
+    return _reachable("PostgreSQL", PG_DSN, _connect_pg)
 
 
 @pytest.fixture(scope="session")
 def mysql_url():
-    try:
-        import pymysql
-        pymysql.connect(connect_timeout=3, **mysql_arguments(MYSQL_URL)).close()
-    except Exception as exc:
-        service_unavailable("MariaDB/MySQL at %r" % MYSQL_URL, exc)
-    return MYSQL_URL
+    return _reachable("MariaDB/MySQL", MYSQL_URL, _connect_mysql)
 
 
 @pytest.fixture(scope="session")
 def redis_url():
-    try:
-        import redis
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-        client.ping()
-        client.close()
-    except Exception as exc:
-        service_unavailable("Redis at %r" % REDIS_URL, exc)
-    return REDIS_URL
+    return _reachable("Redis", REDIS_URL, _connect_redis)
 
 
 # -- spans in this process ------------------------------------------------------------
