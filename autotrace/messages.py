@@ -18,10 +18,6 @@ def set_debug(enabled):
     _debug = bool(enabled)
 
 
-def debug_enabled():
-    return _debug
-
-
 def warn(message):
     _write("autotrace: warning: " + message)
 

@@ -12,17 +12,13 @@ import time
 
 from autotrace.messages import debug, warn
 
-__all__ = ["start", "tracer", "stop", "started", "leaf_span_dropped"]
+__all__ = ["start", "tracer", "stop", "propagator", "leaf_span_dropped"]
 
 _lock = threading.RLock()
 _provider = None
 _processors = []
 _starting = False
 _tracers = {}
-
-
-def started():
-    return _provider is not None
 
 
 def _never():
