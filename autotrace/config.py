@@ -78,6 +78,7 @@ class Settings:
         self.sanitize_header_fields = read.names_union(
             "sanitize_header_fields", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS",))
         self.sqlcommenter = read.flag("sqlcommenter", "AUTOTRACE_SQLCOMMENTER", False)
+        _read_server(self, read)
         _read_sampling(self, read)
         _read_span_limits(self, read)
         _read_logs(self, read)
@@ -268,6 +269,16 @@ class _Reader:
                 continue
             result[key] = _percent_decode(value.strip())
         return result
+
+
+def _read_server(settings, read):
+    """HTTP servers: recorded headers, public endpoints, the traceresponse header."""
+    settings.capture_server_request_headers = read.names_union(
+        "capture_server_request_headers", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST",))
+    settings.capture_server_response_headers = read.names_union(
+        "capture_server_response_headers", ("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_RESPONSE",))
+    settings.public_endpoint = read.flag("public_endpoint", "AUTOTRACE_PUBLIC_ENDPOINT", False)
+    settings.traceresponse = read.flag("traceresponse", "AUTOTRACE_TRACERESPONSE", False)
 
 
 def _read_sampling(settings, read):

@@ -4,7 +4,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from autotrace.semconv import ERROR_TYPE
 
-__all__ = ["qualified_name", "fail_span", "data_free_message"]
+__all__ = ["qualified_name", "fail_span", "mark_failed", "data_free_message"]
 
 
 def qualified_name(kind):
@@ -15,7 +15,13 @@ def qualified_name(kind):
 
 
 def fail_span(span, exc, attributes=None, secrets=(), clean_message=None):
-    """Mark `span` as failed by `exc` (error.type, an exception event, ERROR status) and end it.
+    """Mark `span` as failed by `exc` (see mark_failed) and end it."""
+    mark_failed(span, exc, attributes, secrets, clean_message)
+    span.end()
+
+
+def mark_failed(span, exc, attributes=None, secrets=(), clean_message=None):
+    """Mark `span` as failed by `exc`: error.type, an exception event, ERROR status.
 
     `secrets`: strings that must not reach the span even though the exception's
     message or traceback quotes them (a URL's token, say).
@@ -46,7 +52,6 @@ def fail_span(span, exc, attributes=None, secrets=(), clean_message=None):
         else:
             span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, "%s: %s" % (type(exc).__name__, message)))
-    span.end()
 
 
 _DATA = None

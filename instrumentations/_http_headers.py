@@ -28,7 +28,8 @@ class HeaderCapture:
 
     def attributes(self, headers):
         """{attribute: (value, ...)} for the wanted headers present in `headers`, a
-        mapping or multi-mapping of any of the clients (one pass over its items)."""
+        mapping or multi-mapping of any of the clients, or a list of (name, value)
+        pairs (one pass over its items)."""
         if headers is None:
             return {}
         found = {}
@@ -40,6 +41,8 @@ class HeaderCapture:
 
 
 def _pairs(headers):
+    if isinstance(headers, (list, tuple)):   # ASGI and WSGI response headers: (name, value) pairs
+        return headers
     # Multi-mappings list a repeated header once per value through these methods.
     multi_items = getattr(headers, "multi_items", None)   # httpx
     if multi_items is not None:

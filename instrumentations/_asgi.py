@@ -1,0 +1,155 @@
+"""ASGI: the server span of an HTTP request or a websocket connection.
+
+    application(instrumentation)   an interceptor for an ASGI callable `(scope, receive, send)`
+                                   (Starlette.__call__, Django's ASGIHandler.__call__)
+    server_app(instrumentation, attribute)
+                                   an interceptor for a server method that loads the app
+                                   into `instance.<attribute>` (uvicorn's Config.load)
+
+An HTTP span ends when the last body message has been sent (a streamed response is
+timed to its last chunk) or, failing that, when the app returns (the client went
+away, or the app never answered). A websocket connection is one span, from the
+handshake to the app's return. Lifespan and other scope types pass through.
+
+As with WSGI, the outermost instrumented layer marks the scope and the inner ones
+pass the call through.
+"""
+
+from autotrace.patching import Interceptor, guard, switch_for
+
+from ._server import ServerPolicy, split_host
+
+__all__ = ["application", "server_app", "MARK"]
+
+MARK = "autotrace.exchange"
+
+
+def application(instrumentation):
+    policy = ServerPolicy(instrumentation)
+    switch = switch_for(instrumentation)
+
+    def before(instance, args, kwargs):
+        if len(args) != 3:
+            return None, args, kwargs
+        scope, receive, send = args
+        if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket") or MARK in scope:
+            return None, args, kwargs
+        exchange = policy.begin(**_facts(scope, policy))
+        scope[MARK] = exchange
+        return exchange, (scope, receive, _Send(send, exchange, switch)), kwargs
+
+    def after(exchange, result):
+        if exchange is not None:
+            exchange.detach()
+            exchange.end()
+        return result
+
+    def failed(exchange, exc):
+        if exchange is not None:
+            exchange.detach()
+            exchange.fail(exc)
+            exchange.end()
+
+    return Interceptor(before, after, failed, is_async=True, rewrites=True)
+
+
+def server_app(instrumentation, attribute):
+    """After the server's loading method: wrap the app it stored on the instance."""
+    def after(instance, result):
+        app = getattr(instance, attribute, None)
+        if app is not None and not getattr(app, "_self_autotrace_asgi", False):
+            import wrapt
+            wrapped = wrapt.FunctionWrapper(app, guard(application(instrumentation), instrumentation))
+            wrapped._self_autotrace_asgi = True
+            setattr(instance, attribute, wrapped)
+        return result
+
+    return Interceptor(lambda instance, args, kwargs: instance, after, lambda instance, exc: None)
+
+
+class _Send:
+    """The server's send, recording the response as it goes out."""
+
+    __slots__ = ("_send", "_exchange", "_switch")
+
+    def __init__(self, send, exchange, switch):
+        self._send = send
+        self._exchange = exchange
+        self._switch = switch
+
+    async def __call__(self, message):
+        last = False
+        try:
+            message, last = self._observe(message)
+        except Exception as ours:
+            self._switch.trip(ours)
+        await self._send(message)
+        if last:
+            try:
+                self._exchange.end()
+            except Exception as ours:
+                self._switch.trip(ours)
+
+    def _observe(self, message):
+        """(message to send, whether it ends the response)."""
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "http.response.start":
+            headers = message.get("headers") or []
+            extra = self._exchange.response_started(message.get("status"), headers)
+            if extra:
+                message = dict(message)
+                message["headers"] = list(headers) + [(name.encode("latin-1"), value.encode("latin-1"))
+                                                      for name, value in extra]
+            return message, False
+        if kind == "http.response.body":
+            return message, not message.get("more_body", False)
+        if kind == "websocket.accept":
+            self._exchange.response_started(101)
+        elif kind == "websocket.close" and self._exchange.status is None:
+            self._exchange.response_started(403)   # closed before the handshake: refused
+        elif kind == "websocket.http.response.start":
+            self._exchange.response_started(message.get("status"), message.get("headers"))
+        return message, False
+
+
+def _facts(scope, policy):
+    headers = scope.get("headers") or ()
+    host, port = _host_and_port(scope, headers)
+    websocket = scope.get("type") == "websocket"
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if isinstance(raw_path, (bytes, bytearray)) else scope.get("path")
+    query = scope.get("query_string") or b""
+    client = scope.get("client")
+    return dict(
+        method=scope.get("method"),
+        scheme=scope.get("scheme") or ("ws" if websocket else "http"),
+        host=host,
+        port=port,
+        path=path.split("?", 1)[0] if path else path,
+        query=query.decode("latin-1") if isinstance(query, (bytes, bytearray)) else str(query),
+        headers=headers,
+        client=client[0] if client else None,
+        user_agent=_header(headers, b"user-agent"),
+        protocol=scope.get("http_version"),
+        websocket=websocket,
+    )
+
+
+def _host_and_port(scope, headers):
+    host = _header(headers, b"host")
+    if host:
+        name, port = split_host(host)
+        if port is None:
+            port = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scope.get("scheme"))
+        return name, port
+    server = scope.get("server")
+    if server and len(server) == 2 and server[1] is not None:
+        return server[0], server[1]
+    return None, None
+
+
+def _header(headers, name):
+    for key, value in headers:
+        if key == name or (isinstance(key, (bytes, bytearray)) and key.lower() == name):
+            return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
+    return None

@@ -1,0 +1,262 @@
+"""The one span builder for HTTP servers: the SERVER span of one incoming request.
+
+The adapters (_wsgi.py, _asgi.py, and the aiohttp server spec) read the facts of a
+request out of their framework's objects and call `ServerPolicy.begin(...)`. It
+returns an `Exchange`: the request's span, attached as the current context for the
+app's code, with the few things that happen later (the matched route, the response
+status and headers, an exception) and `end()`.
+
+Here, once for every server:
+- the incoming context comes from the request headers only (never from whatever
+  context the server's thread happens to have); with AUTOTRACE_PUBLIC_ENDPOINT the
+  request starts a new trace linked to the caller's context instead;
+- excluded URLs get no span, but their incoming context is still attached, so the
+  calls they make keep joining the caller's trace;
+- the span is named `{METHOD}` until a framework names the route
+  (`name_route("/items/{item_id}")` gives `GET /items/{item_id}`): never the raw path;
+- 5xx and exceptions mark the span as failed; 4xx do not (the client's error);
+- request and response headers are recorded only when asked for;
+- AUTOTRACE_TRACERESPONSE adds the W3C `traceresponse` header to the response.
+
+Frameworks that learn the route (or see an exception the framework turns into a 500)
+deep inside their own dispatch use `route` and `exception` below: they find the
+request's exchange in the current context.
+"""
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode, set_span_in_context
+
+from autotrace import semconv, tracing
+from autotrace.bootstrap import settings
+from autotrace.patching import Interceptor
+from autotrace.redaction import redact_query, url_secrets
+from autotrace.spans import mark_failed
+
+from ._http_headers import HeaderCapture
+from ._http_scope import UrlFilter
+
+__all__ = ["ServerPolicy", "Exchange", "current_exchange", "route", "exception", "SERVER_LIBRARIES", "split_host"]
+
+_EXCHANGE_KEY = otel_context.create_key("autotrace.server_exchange")
+
+# OTEL_PYTHON_<LIB>_EXCLUDED_URLS of any of these applies to every server layer of the
+# process: under gunicorn the outermost layer (gunicorn's) decides whether a request of
+# the Flask app inside gets a span, and the user who wrote OTEL_PYTHON_FLASK_EXCLUDED_URLS
+# expects it to.
+SERVER_LIBRARIES = ("flask", "django", "starlette", "fastapi", "aiohttp_server", "aiohttp", "tornado",
+                    "gunicorn", "uvicorn", "werkzeug", "wsgiref", "wsgi", "asgi")
+
+
+class ServerPolicy:
+    """What one server instrumentation does with a request; settings read once."""
+
+    def __init__(self, instrumentation):
+        config = settings()
+        self.scope = "autotrace.instrumentations." + instrumentation
+        self.extra_redacted = frozenset(p.lower() for p in config.redact_query_params)
+        patterns = tuple(config.excluded_urls)
+        for library in SERVER_LIBRARIES:
+            patterns += tuple(config.excluded_urls_by_library.get(library, ()))
+        self.excluded = UrlFilter(patterns) if patterns else None
+        sanitize = config.sanitize_header_fields
+        self.request_capture = HeaderCapture(config.capture_server_request_headers,
+                                             semconv.HTTP_REQUEST_HEADER_PREFIX, sanitize) or None
+        self.response_capture = HeaderCapture(config.capture_server_response_headers,
+                                              semconv.HTTP_RESPONSE_HEADER_PREFIX, sanitize) or None
+        self.public = config.public_endpoint
+        self.traceresponse = config.traceresponse
+        self._tracer = None
+
+    def begin(self, method, scheme, host, port, path, query, headers, client=None, user_agent=None,
+              protocol=None, header_pairs=None, websocket=False):
+        """Start one request and attach its context; `headers` is the carrier the
+        propagators read (a WSGI environ or ASGI header pairs), `header_pairs` a
+        callable giving (name, value) pairs for header capture when that differs."""
+        incoming = tracing.propagator().extract(headers, context=otel_context.Context())
+        if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
+            return Exchange(None, otel_context.attach(incoming), self, method)
+        if self._tracer is None:
+            self._tracer = tracing.tracer(self.scope)
+        attributes = self._attributes(method, scheme, host, port, path, query, client, user_agent, protocol, websocket)
+        if self.request_capture is not None:
+            attributes.update(self.request_capture.attributes(header_pairs() if header_pairs else headers))
+        label = "WEBSOCKET" if websocket else _method_label(method)
+        links = None
+        if self.public:   # the caller's context becomes a link, not the parent
+            caller = _span_context(incoming)
+            links = [Link(caller)] if caller is not None else None
+            incoming = otel_context.Context()
+        span = self._tracer.start_span(label, context=incoming, kind=SpanKind.SERVER, attributes=attributes,
+                                       links=links)
+        exchange = Exchange(span, None, self, label)
+        exchange.token = otel_context.attach(
+            otel_context.set_value(_EXCHANGE_KEY, exchange, set_span_in_context(span, incoming)))
+        return exchange
+
+    def _attributes(self, method, scheme, host, port, path, query, client, user_agent, protocol, websocket):
+        attributes = {}
+        if websocket:
+            attributes["network.protocol.name"] = "websocket"
+        else:
+            upper = (method or "").upper()
+            if upper in semconv.KNOWN_HTTP_METHODS:
+                attributes[semconv.HTTP_REQUEST_METHOD] = upper
+            else:
+                attributes[semconv.HTTP_REQUEST_METHOD] = "_OTHER"
+                attributes[semconv.HTTP_REQUEST_METHOD_ORIGINAL] = str(method)
+        if scheme:
+            attributes[semconv.URL_SCHEME] = scheme
+        attributes[semconv.URL_PATH] = path or "/"
+        if query:
+            attributes[semconv.URL_QUERY] = redact_query(query, self.extra_redacted)
+        if host:
+            attributes[semconv.SERVER_ADDRESS] = host
+        if port:
+            attributes[semconv.SERVER_PORT] = port
+        if client:
+            attributes[semconv.CLIENT_ADDRESS] = client
+        if user_agent:
+            attributes[semconv.USER_AGENT_ORIGINAL] = user_agent
+        if protocol:
+            attributes[semconv.NETWORK_PROTOCOL_VERSION] = protocol
+        return attributes
+
+
+class Exchange:
+    """One request in flight. Every method is safe to call when the URL was excluded
+    (no span) and after the span ended."""
+
+    __slots__ = ("span", "token", "policy", "label", "ended", "status", "failed")
+
+    def __init__(self, span, token, policy, label):
+        self.span = span
+        self.token = token
+        self.policy = policy
+        self.label = label
+        self.ended = span is None
+        self.status = None
+        self.failed = False   # an exception was recorded: its class is the error.type
+
+    def name_route(self, template):
+        """The framework matched a route: name the span after its template."""
+        if not self.ended and template:
+            self.span.update_name("%s %s" % (self.label, template))
+            self.span.set_attribute(semconv.HTTP_ROUTE, template)
+
+    def response_started(self, status, headers=None):
+        """Record the status (and captured headers); returns the extra response headers
+        to send, as [(name, value)] (the traceresponse header, when configured)."""
+        if self.ended:
+            return ()
+        span = self.span
+        if status is not None and self.status is None:
+            self.status = status
+            span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, status)
+            if status >= 500 and not self.failed:
+                span.set_attribute(semconv.ERROR_TYPE, str(status))
+                span.set_status(Status(StatusCode.ERROR))
+        if self.policy.response_capture is not None and headers is not None:
+            span.set_attributes(self.policy.response_capture.attributes(headers))
+        if self.policy.traceresponse:
+            context = span.get_span_context()
+            return (("traceresponse", "00-%032x-%016x-%02x" % (
+                context.trace_id, context.span_id, context.trace_flags)),)
+        return ()
+
+    def fail(self, exc):
+        """An exception escaped the app (or the framework is turning it into a 500)."""
+        if not self.ended and not self.failed and self.span.is_recording():
+            self.failed = True
+            query = self.span.attributes.get(semconv.URL_QUERY) if self.span.attributes else None
+            mark_failed(self.span, exc, secrets=url_secrets("?" + query, self.policy.extra_redacted)
+                        if query else ())
+
+    def detach(self):
+        """Leave the request's context (in the thread or task that attached it)."""
+        token, self.token = self.token, None
+        if token is not None:
+            try:
+                otel_context.detach(token)
+            except Exception:   # a server that finished the request in another context
+                pass
+
+    def end(self):
+        if not self.ended:
+            self.ended = True
+            self.span.end()
+
+
+def current_exchange():
+    """The exchange of the request being handled in this context, or None."""
+    return otel_context.get_value(_EXCHANGE_KEY)
+
+
+def route(instrumentation, template):
+    """An interceptor for a framework method that runs once the route is matched:
+    `template(instance, args, kwargs)` returns the route template, or None."""
+    def before(instance, args, kwargs):
+        exchange = current_exchange()
+        if exchange is not None and not exchange.ended:
+            exchange.name_route(template(instance, args, kwargs))
+        return None
+
+    return Interceptor(before, _result, _nothing)
+
+
+def exception(instrumentation, exception):
+    """An interceptor for the framework's handler of unhandled exceptions (which turns
+    them into a 500 response): `exception(instance, args, kwargs)` returns the exception."""
+    def before(instance, args, kwargs):
+        exchange = current_exchange()
+        if exchange is not None:
+            exc = exception(instance, args, kwargs)
+            if isinstance(exc, BaseException):
+                exchange.fail(exc)
+        return None
+
+    return Interceptor(before, _result, _nothing)
+
+
+def _result(state, result):
+    return result
+
+
+def _nothing(state, exc):
+    return None
+
+
+def _method_label(method):
+    upper = (method or "").upper()
+    return upper if upper in semconv.KNOWN_HTTP_METHODS else "HTTP"
+
+
+def _span_context(context):
+    from opentelemetry.trace import get_current_span
+    span_context = get_current_span(context).get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+def _full_url(scheme, host, port, path, query):
+    authority = host or ""
+    if port and host:
+        authority = "%s:%s" % (host, port)
+    return "%s://%s%s%s" % (scheme or "http", authority, path or "/", "?" + query if query else "")
+
+
+def split_host(host):
+    """"example.com:8000" -> ("example.com", 8000); "[::1]:8000" -> ("::1", 8000);
+    no port (or not a number) -> (host, None)."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        return name, _int(rest[1:]) if rest.startswith(":") else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit():
+        return name, int(port)
+    return host, None
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None

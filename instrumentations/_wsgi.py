@@ -1,0 +1,197 @@
+"""WSGI: the server span of a request handled by a WSGI application.
+
+    application(instrumentation)   an interceptor for a WSGI callable `(environ, start_response)`
+                                   (Flask.wsgi_app, Django's WSGIHandler.__call__)
+    server_app(instrumentation, attribute)
+                                   an interceptor for a server method that loads the app
+                                   into `instance.<attribute>` (gunicorn's Worker.load_wsgi):
+                                   the loaded app is wrapped, whatever framework it is
+
+The span starts when the app is called and ends when the server closes the body it
+returned (PEP 3333: servers call close() after sending it, or when the client went
+away), so a streamed response is timed to its last byte.
+
+Layers: a request may pass through several instrumented callables (gunicorn's, then
+Flask's). The outermost one marks the environ; the inner ones see the mark and only
+pass the call through.
+"""
+
+from autotrace.patching import Interceptor, guard, switch_for
+
+from ._server import ServerPolicy, split_host
+
+__all__ = ["application", "server_app", "MARK"]
+
+MARK = "autotrace.exchange"
+
+
+def application(instrumentation):
+    policy = ServerPolicy(instrumentation)
+    switch = switch_for(instrumentation)
+
+    def before(instance, args, kwargs):
+        if len(args) < 2:
+            return None, args, kwargs   # called by keyword: unusual; leave it untraced
+        environ, start_response = args[0], args[1]
+        if not isinstance(environ, dict) or MARK in environ:
+            return None, args, kwargs
+        exchange = policy.begin(**_facts(environ, policy))
+        environ[MARK] = exchange
+        return exchange, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
+
+    def after(exchange, result):
+        if exchange is None:
+            return result
+        exchange.detach()
+        if exchange.ended:
+            return result
+        return _Body(result, exchange, switch)
+
+    def failed(exchange, exc):
+        if exchange is not None:
+            exchange.detach()
+            exchange.fail(exc)
+            exchange.end()
+
+    return Interceptor(before, after, failed, rewrites=True)
+
+
+def server_app(instrumentation, attribute):
+    """After the server's loading method: wrap the app it stored on the instance."""
+    def after(instance, result):
+        app = getattr(instance, attribute, None)
+        if app is not None and not getattr(app, "_self_autotrace_wsgi", False):
+            import wrapt
+            wrapped = wrapt.FunctionWrapper(app, guard(application(instrumentation), instrumentation))
+            wrapped._self_autotrace_wsgi = True
+            setattr(instance, attribute, wrapped)
+        return result
+
+    return Interceptor(lambda instance, args, kwargs: instance, after, lambda instance, exc: None)
+
+
+class _StartResponse:
+    """The server's start_response, recording the status and adding our headers."""
+
+    __slots__ = ("_start_response", "_exchange", "_switch")
+
+    def __init__(self, start_response, exchange, switch):
+        self._start_response = start_response
+        self._exchange = exchange
+        self._switch = switch
+
+    def __call__(self, status, headers, *exc_info):
+        try:
+            extra = self._exchange.response_started(_status_code(status), headers)
+            if extra:
+                headers = list(headers) + [pair for pair in extra if not _has_header(headers, pair[0])]
+        except Exception as ours:
+            self._switch.trip(ours)
+        return self._start_response(status, headers, *exc_info)
+
+
+class _Body:
+    """The app's response iterable; ends the span when the server closes it."""
+
+    __slots__ = ("_result", "_exchange", "_switch")
+
+    def __init__(self, result, exchange, switch):
+        self._result = result
+        self._exchange = exchange
+        self._switch = switch
+
+    def __iter__(self):
+        try:
+            yield from self._result
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            try:
+                self._exchange.fail(exc)
+            except Exception as ours:
+                self._switch.trip(ours)
+            raise
+
+    def close(self):
+        try:
+            close = getattr(self._result, "close", None)
+            if close is not None:
+                close()
+        finally:
+            try:
+                self._exchange.end()
+            except Exception as ours:
+                self._switch.trip(ours)
+
+
+def _facts(environ, policy):
+    host, port = _host_and_port(environ)
+    headers = environ
+    return dict(
+        method=environ.get("REQUEST_METHOD"),
+        scheme=environ.get("wsgi.url_scheme"),
+        host=host,
+        port=port,
+        path=_path(environ),
+        query=environ.get("QUERY_STRING"),
+        headers=headers,
+        client=environ.get("REMOTE_ADDR"),
+        user_agent=environ.get("HTTP_USER_AGENT"),
+        protocol=_protocol(environ.get("SERVER_PROTOCOL")),
+        header_pairs=(lambda: _header_pairs(environ)) if policy.request_capture is not None else None,
+    )
+
+
+def _host_and_port(environ):
+    host = environ.get("HTTP_HOST")
+    if host:
+        name, port = split_host(host)
+        if port is None:
+            port = {"http": 80, "https": 443}.get(environ.get("wsgi.url_scheme"))
+        return name, port
+    return environ.get("SERVER_NAME"), _int(environ.get("SERVER_PORT"))
+
+
+def _path(environ):
+    # The path as the client sent it (still percent-encoded) when the server keeps it;
+    # otherwise rebuilt from the decoded PATH_INFO (WSGI strings are latin-1 bytes).
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw.split("?", 1)[0]
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        return path.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return path
+
+
+def _protocol(server_protocol):
+    if server_protocol and server_protocol.startswith("HTTP/"):
+        return server_protocol[5:]
+    return None
+
+
+def _header_pairs(environ):
+    pairs = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items() if key.startswith("HTTP_")]
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            pairs.append((key.replace("_", "-").lower(), environ[key]))
+    return pairs
+
+
+def _status_code(status):
+    try:
+        return int(str(status)[:3])
+    except ValueError:
+        return None
+
+
+def _has_header(headers, name):
+    return any(key.lower() == name for key, _value in headers)
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,34 @@
+"""Flask: the SERVER span of each request, named after the matched URL rule
+(`GET /users/<int:id>`).
+
+The span comes from the WSGI layer around `Flask.wsgi_app` (or from the server's,
+when gunicorn runs the app: the outermost layer makes it). The rule is known once
+Flask has matched the request, just before `full_dispatch_request`; an exception
+a view raises is recorded when Flask's `handle_exception` turns it into a 500.
+"""
+
+from autotrace.spec import Instrumentation, Patch, Wrapper
+
+
+def _rule(instance, args, kwargs):
+    from flask import request   # loaded with Flask itself
+    rule = request.url_rule
+    return rule.rule if rule is not None else None
+
+
+def _exception(instance, args, kwargs):
+    return args[0] if args else kwargs.get("e")
+
+
+SPEC = Instrumentation(
+    name="flask",
+    modules=("flask",),
+    distribution="flask",
+    supported=">=2.0,<4",
+    description="HTTP server spans for Flask apps, named by URL rule",
+    patches=(
+        Patch("flask.app", "Flask.wsgi_app", Wrapper("_wsgi.application")),
+        Patch("flask.app", "Flask.full_dispatch_request", Wrapper("_server.route", template=_rule)),
+        Patch("flask.app", "Flask.handle_exception", Wrapper("_server.exception", exception=_exception)),
+    ),
+)
