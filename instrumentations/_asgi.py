@@ -55,11 +55,13 @@ def application(instrumentation):
 
 def server_app(instrumentation, attribute):
     """After the server's loading method: wrap the app it stored on the instance."""
+    interceptor = application(instrumentation)
+
     def after(instance, result):
         app = getattr(instance, attribute, None)
         if app is not None and not getattr(app, "_self_autotrace_asgi", False):
             import wrapt
-            wrapped = wrapt.FunctionWrapper(app, guard(application(instrumentation), instrumentation))
+            wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
             wrapped._self_autotrace_asgi = True
             setattr(instance, attribute, wrapped)
         return result
