@@ -100,7 +100,8 @@ def test_route_templates_and_request_attributes(traced, spans):
 
 
 def test_incoming_traceparent_continues_the_trace(traced, spans):
-    serve(make_app(), lambda base: fetch(base, "/items/1", {"traceparent": CALLER}))
+    # any spelling: aiohttp keeps the client's, and our getter reads its CIMultiDictProxy
+    serve(make_app(), lambda base: fetch(base, "/items/1", {"TraceParent": CALLER}))
     (span,) = servers(spans)
     assert span.context.trace_id == CALLER_TRACE
     assert span.parent.span_id == CALLER_SPAN and span.parent.is_remote
