@@ -50,7 +50,11 @@ def application(instrumentation):
             exchange.fail(exc)
             exchange.end()
 
-    return Interceptor(before, after, failed, is_async=True, rewrites=True)
+    return Interceptor(before, after, failed, is_async=True, rewrites=True, accepts=_asgi_call)
+
+
+def _asgi_call(args, kwargs):
+    return len(args) == 3 and not kwargs
 
 
 def server_app(instrumentation, attribute):
