@@ -14,9 +14,9 @@
 from autotrace.patching import Interceptor
 
 from . import _asgi, _wsgi
-from ._asgi import _facts as _asgi_facts
+from ._asgi import request_facts as _asgi_facts
 from ._server import ServerPolicy, current_exchange
-from ._wsgi import _facts as _wsgi_facts
+from ._wsgi import request_facts as _wsgi_facts
 
 __all__ = ["handler", "resolved", "converted_exception"]
 

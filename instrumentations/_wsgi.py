@@ -23,7 +23,7 @@ from autotrace.patching import Interceptor, guard, switch_for
 
 from ._server import ServerPolicy, split_host
 
-__all__ = ["application", "server_app", "app_argument", "MARK"]
+__all__ = ["application", "server_app", "app_argument", "request_facts", "MARK"]
 
 MARK = "autotrace.exchange"
 
@@ -38,7 +38,7 @@ def application(instrumentation):
         environ, start_response = args[0], args[1]
         if not isinstance(environ, dict) or MARK in environ:
             return None, args, kwargs
-        exchange = policy.begin(**_facts(environ, policy))
+        exchange = policy.begin(**request_facts(environ, policy))
         environ[MARK] = exchange
         return exchange, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
 
@@ -152,7 +152,7 @@ class _Body:
                 self._switch.trip(ours)
 
 
-def _facts(environ, policy):
+def request_facts(environ, policy):
     host, port = _host_and_port(environ)
     headers = environ
     return dict(
