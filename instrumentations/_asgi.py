@@ -19,7 +19,7 @@ from autotrace.patching import Interceptor, guard, switch_for
 
 from ._server import ServerPolicy, split_host
 
-__all__ = ["application", "server_app", "MARK"]
+__all__ = ["application", "server_app", "request_facts", "MARK"]
 
 MARK = "autotrace.exchange"
 
@@ -34,7 +34,7 @@ def application(instrumentation):
         scope, receive, send = args
         if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket") or MARK in scope:
             return None, args, kwargs
-        exchange = policy.begin(**_facts(scope, policy))
+        exchange = policy.begin(**request_facts(scope, policy))
         scope[MARK] = exchange
         return exchange, (scope, receive, _Send(send, exchange, switch)), kwargs
 
@@ -50,16 +50,22 @@ def application(instrumentation):
             exchange.fail(exc)
             exchange.end()
 
-    return Interceptor(before, after, failed, is_async=True, rewrites=True)
+    return Interceptor(before, after, failed, is_async=True, rewrites=True, accepts=_asgi_call)
+
+
+def _asgi_call(args, kwargs):
+    return len(args) == 3 and not kwargs
 
 
 def server_app(instrumentation, attribute):
     """After the server's loading method: wrap the app it stored on the instance."""
+    interceptor = application(instrumentation)
+
     def after(instance, result):
         app = getattr(instance, attribute, None)
         if app is not None and not getattr(app, "_self_autotrace_asgi", False):
             import wrapt
-            wrapped = wrapt.FunctionWrapper(app, guard(application(instrumentation), instrumentation))
+            wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
             wrapped._self_autotrace_asgi = True
             setattr(instance, attribute, wrapped)
         return result
@@ -112,7 +118,7 @@ class _Send:
         return message, False
 
 
-def _facts(scope, policy):
+def request_facts(scope, policy):
     headers = scope.get("headers") or ()
     host, port = _host_and_port(scope, headers)
     websocket = scope.get("type") == "websocket"

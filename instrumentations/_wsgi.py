@@ -6,6 +6,9 @@
                                    an interceptor for a server method that loads the app
                                    into `instance.<attribute>` (gunicorn's Worker.load_wsgi):
                                    the loaded app is wrapped, whatever framework it is
+    app_argument(instrumentation, position, keyword)
+                                   the same for a server method that takes the app as an
+                                   argument (wsgiref's BaseHandler.run, werkzeug's server)
 
 The span starts when the app is called and ends when the server closes the body it
 returned (PEP 3333: servers call close() after sending it, or when the client went
@@ -20,7 +23,7 @@ from autotrace.patching import Interceptor, guard, switch_for
 
 from ._server import ServerPolicy, split_host
 
-__all__ = ["application", "server_app", "MARK"]
+__all__ = ["application", "server_app", "app_argument", "request_facts", "MARK"]
 
 MARK = "autotrace.exchange"
 
@@ -35,20 +38,25 @@ def application(instrumentation):
         environ, start_response = args[0], args[1]
         if not isinstance(environ, dict) or MARK in environ:
             return None, args, kwargs
-        exchange = policy.begin(**_facts(environ, policy))
+        exchange = policy.begin(**request_facts(environ, policy))
         environ[MARK] = exchange
-        return exchange, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
+        state = exchange, environ.get("wsgi.file_wrapper")
+        return state, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
 
-    def after(exchange, result):
-        if exchange is None:
+    def after(state, result):
+        if state is None:
             return result
+        exchange, file_wrapper = state
         exchange.detach()
         if exchange.ended:
             return result
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper) and _close_ends(result, exchange):
+            return result   # the server's own file wrapper stays itself: it may send the file with sendfile()
         return _Body(result, exchange, switch)
 
-    def failed(exchange, exc):
-        if exchange is not None:
+    def failed(state, exc):
+        if state is not None:
+            exchange = state[0]
             exchange.detach()
             exchange.fail(exc)
             exchange.end()
@@ -58,16 +66,60 @@ def application(instrumentation):
 
 def server_app(instrumentation, attribute):
     """After the server's loading method: wrap the app it stored on the instance."""
+    interceptor = application(instrumentation)
+
     def after(instance, result):
         app = getattr(instance, attribute, None)
-        if app is not None and not getattr(app, "_self_autotrace_wsgi", False):
-            import wrapt
-            wrapped = wrapt.FunctionWrapper(app, guard(application(instrumentation), instrumentation))
-            wrapped._self_autotrace_wsgi = True
-            setattr(instance, attribute, wrapped)
+        if app is not None:
+            setattr(instance, attribute, _wrap(app, interceptor, instrumentation))
         return result
 
     return Interceptor(lambda instance, args, kwargs: instance, after, lambda instance, exc: None)
+
+
+def app_argument(instrumentation, position, keyword):
+    """Before the server's method: the app argument (`position` after self, or
+    `keyword`) is replaced by the wrapped app."""
+    interceptor = application(instrumentation)
+
+    def before(instance, args, kwargs):
+        if len(args) > position:
+            app = _wrap(args[position], interceptor, instrumentation)
+            return None, args[:position] + (app,) + tuple(args[position + 1:]), kwargs
+        if kwargs.get(keyword) is not None:
+            kwargs = dict(kwargs)
+            kwargs[keyword] = _wrap(kwargs[keyword], interceptor, instrumentation)
+        return None, args, kwargs
+
+    return Interceptor(before, lambda state, result: result, lambda state, exc: None, rewrites=True)
+
+
+def _wrap(app, interceptor, instrumentation):
+    if getattr(app, "_self_autotrace_wsgi", False) or not callable(app):
+        return app
+    import wrapt
+    wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
+    wrapped._self_autotrace_wsgi = True
+    return wrapped
+
+
+def _close_ends(result, exchange):
+    """Make the server's close() of a file wrapper end the span; False when the object
+    does not allow it (then it is wrapped like any other body)."""
+    close = getattr(result, "close", None)
+
+    def closing():
+        try:
+            if close is not None:
+                close()
+        finally:
+            exchange.end()
+
+    try:
+        result.close = closing
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 class _StartResponse:
@@ -124,7 +176,7 @@ class _Body:
                 self._switch.trip(ours)
 
 
-def _facts(environ, policy):
+def request_facts(environ, policy):
     host, port = _host_and_port(environ)
     headers = environ
     return dict(
