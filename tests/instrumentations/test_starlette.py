@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from http_checks import configure  # noqa: F401 (fixture)
 
@@ -272,3 +273,30 @@ def test_under_uvicorn_its_layer_makes_the_span_and_starlette_names_it(instrumen
     (server,) = spans()
     assert server.name == "GET /users/{uid}/posts/{pid}"
     assert server.instrumentation_scope.name == "autotrace.instrumentations.uvicorn"
+
+
+def test_a_client_closing_normally_is_not_an_error_even_when_starlette_raises_it(traced, spans):
+    async def chat(websocket):   # the common loop: WebSocketDisconnect escapes when the client leaves
+        await websocket.accept()
+        while True:
+            await websocket.send_text("echo " + await websocket.receive_text())
+
+    async def broken(websocket):
+        await websocket.accept()
+        await websocket.receive_text()
+        raise ValueError("the handler failed")
+
+    app = Starlette(routes=[WebSocketRoute("/chat", chat), WebSocketRoute("/broken", broken)])
+    with TestClient(app) as client:
+        with pytest.raises(WebSocketDisconnect):   # as without autotrace: the app let it out
+            with client.websocket_connect("/chat") as websocket:
+                websocket.send_text("hi")
+                assert websocket.receive_text() == "echo hi"
+        with pytest.raises(ValueError):
+            with client.websocket_connect("/broken") as websocket:
+                websocket.send_text("hi")
+                websocket.receive_text()
+    chat_span, broken_span = spans()
+    assert chat_span.name == "WEBSOCKET /chat" and chat_span.status.status_code == StatusCode.UNSET
+    assert chat_span.events == () and "error.type" not in chat_span.attributes
+    assert broken_span.status.status_code == StatusCode.ERROR and broken_span.attributes["error.type"] == "ValueError"
