@@ -17,11 +17,11 @@ off its own span, are not made. With this instrumentation disabled FastAPI behav
 as it does without autotrace, and the `starlette` spec leaves FastAPI apps alone.
 """
 
+from autotrace.instrumentations.starlette import PREFIX   # a spec too: nothing heavy
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
 
 def _api_route(instance, args, kwargs):
-    from autotrace.instrumentations.starlette import PREFIX
     scope = args[0] if args else kwargs.get("scope")
     effective = (scope.get("fastapi") or {}).get("effective_route_context")
     if effective is None or getattr(effective, "original_route", None) is not instance:
