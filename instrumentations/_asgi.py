@@ -11,10 +11,10 @@ An HTTP span ends when the last body message has been sent (a streamed response 
 timed to its last chunk) or, failing that, when the app returns (the client went
 away, or the app never answered). A 5xx response waits for the app's return: servers
 and frameworks (Starlette's ServerErrorMiddleware) send the 500 and then re-raise the
-exception that caused it, which the span must still record. A websocket connection is one span, from the
-handshake to the app's return; the client's normal close raised back out of the app
-(Starlette's WebSocketDisconnect) is not an error. Lifespan and other scope types
-pass through.
+exception that caused it, which the span must still record. A websocket connection
+is one span, from the handshake to the app's return; the client's normal close raised
+back out of the app (Starlette's WebSocketDisconnect) is not an error. Lifespan and
+other scope types pass through.
 
 As with WSGI, the outermost instrumented layer marks the scope and the inner ones
 pass the call through.
