@@ -31,9 +31,9 @@ connection per process, and answering a small JSON object.
 3. --profile: cProfile of the in-process driver, bare against autotrace (exporter
    none), summed by package: what the added time is made of.
 
-FastAPI >= 0.16x traces itself once a tracer provider is set (a server span plus
-dependency, endpoint and serialization spans): the FastAPI modes run with it as users
-get it, and again with `FastAPI(telemetry=... False)` to show autotrace's own part.
+Before measuring, one run of the driver per framework and instrumentation with the
+console exporter lists the spans each makes, so that the columns compare the same
+work (FastAPI >= 0.165 has telemetry of its own, which both stand aside from).
 
 autotrace runs from a venv of its own with autotrace installed non-editable (--venv,
 built or refreshed on each run). --otel-python names the python of a venv with
@@ -87,18 +87,10 @@ def item(item_id):
 '''
 
 FASTAPI_APP = r'''
-import os
 import sqlite3
 from fastapi import FastAPI
 
-# FastAPI >= 0.16x has telemetry of its own, on as soon as a tracer provider is set
-# (autotrace sets one): a server span and spans for dependencies, endpoint and
-# serialization. BENCH_FASTAPI_TELEMETRY=off measures autotrace without them.
-try:
-    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False}
-                  if os.environ.get("BENCH_FASTAPI_TELEMETRY") == "off" else None)
-except TypeError:   # a FastAPI without telemetry
-    app = FastAPI()
+app = FastAPI()
 _connection = None
 
 
@@ -292,6 +284,39 @@ asyncio.run(main())
 '''
 
 
+# For scale: what the OpenTelemetry SDK alone charges for the two spans of a request
+# (no processor: what exporter `none` leaves), with the attributes our spans carry.
+SDK_FLOOR = r'''
+import json, time
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
+tracer = TracerProvider(shutdown_on_exit=False).get_tracer("bench")
+server = {"http.request.method": "GET", "url.scheme": "http", "url.path": "/items/7", "url.query": "page=2",
+          "server.address": "127.0.0.1", "server.port": 8000, "client.address": "127.0.0.1",
+          "user_agent.original": "bench/1.0", "network.protocol.version": "1.1"}
+query = {"db.system.name": "sqlite", "db.query.text": "SELECT ?", "db.operation.name": "SELECT",
+         "db.namespace": ":memory:"}
+
+def both():
+    span = tracer.start_span("GET", kind=SpanKind.SERVER, attributes=server)
+    span.update_name("GET /items/{item_id}")
+    span.set_attribute("http.route", "/items/{item_id}")
+    tracer.start_span("SELECT", kind=SpanKind.CLIENT, attributes=query).end()
+    span.set_attribute("http.response.status_code", 200)
+    span.end()
+
+for _ in range(2000):
+    both()
+best = []
+for _ in range(5):
+    started = time.perf_counter_ns()
+    for _ in range(5000):
+        both()
+    best.append((time.perf_counter_ns() - started) / 5000)
+print(json.dumps({"ns": min(best)}))
+'''
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -359,7 +384,7 @@ class Setup:
         self.stores += 1
         return dict(self.base, AUTOTRACE_STORE=os.path.join(self.folder, "store-%d.db" % self.stores), **extra)
 
-    def modes(self, framework):
+    def modes(self):
         """(label, kind, env factory): kind is bare, autotrace, otel-bare or otel."""
         modes = [("bare", "bare", lambda: dict(self.base)),
                  ("autotrace, default exporter (local store)", "autotrace", lambda: self.store_env()),
@@ -367,11 +392,6 @@ class Setup:
                  ("autotrace, exporter none, sqlite3 off", "autotrace",
                   lambda: self.store_env(OTEL_TRACES_EXPORTER="none", AUTOTRACE_DISABLED_INSTRUMENTATIONS="sqlite3")),
                  ("autotrace, OTLP/HTTP to a local sink", "autotrace", lambda: self.store_env(**self.otlp))]
-        if framework == "fastapi":
-            modes += [("autotrace, default exporter, FastAPI telemetry off", "autotrace",
-                       lambda: self.store_env(BENCH_FASTAPI_TELEMETRY="off")),
-                      ("autotrace, exporter none, FastAPI telemetry off", "autotrace",
-                       lambda: self.store_env(OTEL_TRACES_EXPORTER="none", BENCH_FASTAPI_TELEMETRY="off"))]
         if self.otel_python:
             modes += [("bare, opentelemetry venv", "otel-bare", lambda: dict(self.base)),
                       ("opentelemetry-instrument, exporter none", "otel",
@@ -407,7 +427,7 @@ def in_process(setup):
           "Config.load() builds it, called directly, one event loop. %s" % load())
     results = {}
     for framework in ("flask", "fastapi"):
-        modes = setup.modes(framework)
+        modes = setup.modes()
         samples = {label: [] for label, _, _ in modes}
         cpu = {label: [] for label, _, _ in modes}
         for _ in range(options.runs):   # modes interleaved, so a change in load hits them all alike
@@ -445,19 +465,17 @@ def span_check(setup):
     """The driver's 501 requests per framework and mode with the console exporter: how
     many spans each mode makes and their names, so the columns compare known work."""
     print("\n## Spans made per mode (console exporter; the driver's 500 warm-up requests + 1)")
-    cases = [("flask", "autotrace", {}), ("fastapi", "autotrace", {}),
-             ("fastapi", "autotrace", {"BENCH_FASTAPI_TELEMETRY": "off"})]
+    cases = [("flask", "autotrace"), ("fastapi", "autotrace")]
     if setup.otel_python:
-        cases += [("flask", "otel", {}), ("fastapi", "otel", {})]
-    for framework, kind, extra in cases:
+        cases += [("flask", "otel"), ("fastapi", "otel")]
+    for framework, kind in cases:
         command = driver_command(setup, kind, [framework, "1", "1"])
-        env = dict(setup.base, OTEL_TRACES_EXPORTER="console", **extra)
+        env = dict(setup.base, OTEL_TRACES_EXPORTER="console")
         result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=setup.folder, timeout=120)
         spans = json_objects(result.stdout)
         names = sorted({"%s [%s]" % (span["name"], span["kind"].replace("SpanKind.", ""))
                         for span in spans})
-        label = kind + (" (FastAPI telemetry off)" if extra else "")
-        print("  %-8s %-34s %5d spans for 501 requests: %s" % (framework, label, len(spans), ", ".join(names)))
+        print("  %-8s %-10s %5d spans for 501 requests: %s" % (framework, kind, len(spans), ", ".join(names)))
 
 
 def json_objects(text):
@@ -486,17 +504,15 @@ def profile(setup):
     profiler's own overhead (larger than the timings above); the split is what counts."""
     print("\n## Where the added time goes (cProfile of the in-process driver, exporter none, us per request "
           "incl. profiler overhead)")
-    variants = [("flask", {}), ("fastapi", {}), ("fastapi", {"BENCH_FASTAPI_TELEMETRY": "off"})]
-    for framework, extra in variants:
-        env = dict(setup.base, OTEL_TRACES_EXPORTER="none", **extra)
+    for framework in ("flask", "fastapi"):
+        env = dict(setup.base, OTEL_TRACES_EXPORTER="none")
         by_mode = {}
         for mode in ("profile-bare", "profile-autotrace"):
             entries = child_json([setup.python, "driver.py", framework, str(setup.options.requests), "1", mode], env,
                                  setup.folder)["entries"]
             by_mode[mode] = charge(entries)
         bare, ours = by_mode["profile-bare"], by_mode["profile-autotrace"]
-        print("%s%s:                                              bare  autotrace    added"
-              % (framework, " (FastAPI telemetry off)" if extra else ""))
+        print("%-54s %7s %9s %8s" % (framework + ":", "bare", "autotrace", "added"))
         categories = {}
         for key in set(bare) | set(ours):
             row = categories.setdefault(category(key), [0.0, 0.0])
@@ -662,7 +678,7 @@ def servers(setup):
           "(keep-alive). %s" % load())
     results = {}
     for framework in ("flask", "fastapi"):
-        modes = [m for m in setup.modes(framework) if "sqlite3 off" not in m[0] and "none, FastAPI" not in m[0]]
+        modes = [m for m in setup.modes() if "sqlite3 off" not in m[0]]
         samples = {label: [] for label, _, _ in modes}
         cpu = {label: [] for label, _, _ in modes}
         stored = {}
@@ -717,6 +733,11 @@ def main():
     try:
         print("machine: " + machine())
         print(load() + " (before)")
+        floor = median([child_json([setup.python, "-c", SDK_FLOOR], setup.base, setup.folder)["ns"] / 1000
+                        for _ in range(5)])
+        print("for scale: the OpenTelemetry SDK alone, a server span (9 attributes, renamed, route and status set) "
+              "and a query span (4 attributes), no processor: %.1f us (median of 5 interpreters, best of 5 x 5000)"
+              % floor)
         print("autotrace venv: %s (%s)" % (options.venv, versions(setup.python, FRAMEWORK_PACKAGES +
                                                                   ["opentelemetry-sdk"])))
         if setup.otel_python:
