@@ -16,7 +16,8 @@ connection per process, and answering a small JSON object.
    interpreter: bare; autotrace (the driver calls `bootstrap.start()` before importing
    the framework, as sitecustomize does) with its default exporter (a local store in a
    temp folder), with OTEL_TRACES_EXPORTER=none (spans made, not exported), with the
-   sqlite3 instrumentation off as well (the server span alone), and with OTLP/HTTP to a
+   sqlite3 instrumentation off as well (the server span alone), with the sampler
+   always_off (our wrappers around spans that record nothing), and with OTLP/HTTP to a
    local sink; then `opentelemetry-instrument python driver.py` (contrib
    flask/fastapi/sqlite3) with exporter none and with OTLP/HTTP to the same sink, over
    the bare figure of its own venv. Wall time and the process's CPU time per request.
@@ -391,6 +392,9 @@ class Setup:
                  ("autotrace, exporter none", "autotrace", lambda: self.store_env(OTEL_TRACES_EXPORTER="none")),
                  ("autotrace, exporter none, sqlite3 off", "autotrace",
                   lambda: self.store_env(OTEL_TRACES_EXPORTER="none", AUTOTRACE_DISABLED_INSTRUMENTATIONS="sqlite3")),
+                 # Our wrappers with spans that record nothing: what is left is our own path.
+                 ("autotrace, sampler always_off", "autotrace",
+                  lambda: self.store_env(OTEL_TRACES_EXPORTER="none", OTEL_TRACES_SAMPLER="always_off")),
                  ("autotrace, OTLP/HTTP to a local sink", "autotrace", lambda: self.store_env(**self.otlp))]
         if self.otel_python:
             modes += [("bare, opentelemetry venv", "otel-bare", lambda: dict(self.base)),
@@ -678,7 +682,7 @@ def servers(setup):
           "(keep-alive). %s" % load())
     results = {}
     for framework in ("flask", "fastapi"):
-        modes = [m for m in setup.modes() if "sqlite3 off" not in m[0]]
+        modes = [m for m in setup.modes() if "sqlite3 off" not in m[0] and "always_off" not in m[0]]
         samples = {label: [] for label, _, _ in modes}
         cpu = {label: [] for label, _, _ in modes}
         stored = {}
