@@ -30,16 +30,22 @@ class Interceptor:
 
     `rewrites=True`: `before` returns `(state, args, kwargs)` and the original is called
     with those arguments instead (a comment added to a SQL statement, a factory
-    argument swapped). If `before` fails, the app's own arguments are used."""
+    argument swapped). If `before` fails, the app's own arguments are used.
 
-    __slots__ = ("before", "after", "failed", "is_async", "rewrites")
+    `accepts(args, kwargs)` (async only): False sends the call straight to the original,
+    synchronously. An async wrapper otherwise returns a coroutine for any arguments,
+    where the original raises TypeError at once; servers probe for that error (uvicorn
+    calls `app()` to tell an ASGI app from an app factory)."""
 
-    def __init__(self, before, after, failed, is_async=False, rewrites=False):
+    __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts")
+
+    def __init__(self, before, after, failed, is_async=False, rewrites=False, accepts=None):
         self.before = before
         self.after = after
         self.failed = failed
         self.is_async = is_async
         self.rewrites = rewrites
+        self.accepts = accepts
 
 
 class _Switch:
@@ -164,7 +170,16 @@ def _make_wrapper(interceptor, switch):
                 _contain(failed, state, exc, switch)
                 raise
             return _finish(after, state, result, switch)
-        return async_wrapper
+
+        accepts = interceptor.accepts
+        if accepts is None:
+            return async_wrapper
+
+        def checked_wrapper(wrapped, instance, args, kwargs):
+            if not accepts(args, kwargs):
+                return wrapped(*args, **kwargs)
+            return async_wrapper(wrapped, instance, args, kwargs)
+        return checked_wrapper
 
     def wrapper(wrapped, instance, args, kwargs):
         if not switch.on or get_value(_SUPPRESS_INSTRUMENTATION_KEY):

@@ -41,6 +41,7 @@ class Registry:
         self.specs = load_specs() if specs is None else {s.name: s for s in specs}
         self.applied = {}   # name -> patching.Applied
         self.events = {}    # name -> Status for what happened at run time
+        self._applying = set()   # names being applied right now (see activate)
         settings.warn_unknown_instrumentations(self.specs)
 
     def install(self):
@@ -55,8 +56,18 @@ class Registry:
 
     def activate(self, spec):
         """Apply `spec` unless it is applied already or its library is out of range."""
-        if spec.name in self.applied:
+        # Applying imports the spec's other target modules, whose own hooks call back here
+        # (Django's wsgi hook imports the asgi handler): that nested call must not apply
+        # the spec a second time, or this record would miss what it wrapped.
+        if spec.name in self.applied or spec.name in self._applying:
             return
+        self._applying.add(spec.name)
+        try:
+            self._activate(spec)
+        finally:
+            self._applying.discard(spec.name)
+
+    def _activate(self, spec):
         distribution, version = _installed(spec)
         if spec.distribution and version is not None and not distributions.version_in_range(version, spec.supported):
             detail = "installed %s %s is outside the supported range %s" % (

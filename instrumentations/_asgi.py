@@ -1,6 +1,7 @@
 """ASGI: the server span of an HTTP request or a websocket connection.
 
-    application(instrumentation)   an interceptor for an ASGI callable `(scope, receive, send)`
+    application(instrumentation, skip=None, claim=None)
+                                   an interceptor for an ASGI callable `(scope, receive, send)`
                                    (Starlette.__call__, Django's ASGIHandler.__call__)
     server_app(instrumentation, attribute)
                                    an interceptor for a server method that loads the app
@@ -8,8 +9,12 @@
 
 An HTTP span ends when the last body message has been sent (a streamed response is
 timed to its last chunk) or, failing that, when the app returns (the client went
-away, or the app never answered). A websocket connection is one span, from the
-handshake to the app's return. Lifespan and other scope types pass through.
+away, or the app never answered). A 5xx response waits for the app's return: servers
+and frameworks (Starlette's ServerErrorMiddleware) send the 500 and then re-raise the
+exception that caused it, which the span must still record. A websocket connection
+is one span, from the handshake to the app's return; the client's normal close raised
+back out of the app (Starlette's WebSocketDisconnect) is not an error. Lifespan and
+other scope types pass through.
 
 As with WSGI, the outermost instrumented layer marks the scope and the inner ones
 pass the call through.
@@ -19,12 +24,16 @@ from autotrace.patching import Interceptor, guard, switch_for
 
 from ._server import ServerPolicy, split_host
 
-__all__ = ["application", "server_app", "MARK"]
+__all__ = ["application", "server_app", "request_facts", "MARK"]
 
 MARK = "autotrace.exchange"
 
 
-def application(instrumentation):
+def application(instrumentation, skip=None, claim=None):
+    """`skip(instance)`: true for apps left to another spec (a subclass with its own).
+    `claim(scope)`: called for every request autotrace traces (or excludes) that reaches
+    this app, whichever layer made the span: a framework with tracing of its own is told
+    to stand aside for it."""
     policy = ServerPolicy(instrumentation)
     switch = switch_for(instrumentation)
 
@@ -32,25 +41,42 @@ def application(instrumentation):
         if len(args) != 3:
             return None, args, kwargs
         scope, receive, send = args
-        if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket") or MARK in scope:
+        if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket"):
             return None, args, kwargs
-        exchange = policy.begin(**_facts(scope, policy))
+        if skip is not None and skip(instance):
+            return None, args, kwargs
+        if MARK in scope:
+            if claim is not None:
+                claim(scope)
+            return None, args, kwargs
+        exchange = policy.begin(**request_facts(scope, policy))
         scope[MARK] = exchange
-        return exchange, (scope, receive, _Send(send, exchange, switch)), kwargs
+        if claim is not None:
+            claim(scope)
+        if scope["type"] == "websocket":
+            receive = _Receive(receive)
+            return (exchange, receive), (scope, receive, _Send(send, exchange, switch)), kwargs
+        return (exchange, None), (scope, receive, _Send(send, exchange, switch)), kwargs
 
-    def after(exchange, result):
-        if exchange is not None:
-            exchange.detach()
-            exchange.end()
+    def after(state, result):
+        if state is not None:
+            state[0].detach()
+            state[0].end()
         return result
 
-    def failed(exchange, exc):
-        if exchange is not None:
+    def failed(state, exc):
+        if state is not None:
+            exchange, receive = state
             exchange.detach()
-            exchange.fail(exc)
+            if receive is None or not receive.closed_by(exc):
+                exchange.fail(exc)
             exchange.end()
 
-    return Interceptor(before, after, failed, is_async=True, rewrites=True)
+    return Interceptor(before, after, failed, is_async=True, rewrites=True, accepts=_asgi_call)
+
+
+def _asgi_call(args, kwargs):
+    return len(args) == 3 and not kwargs
 
 
 def server_app(instrumentation, attribute):
@@ -104,7 +130,8 @@ class _Send:
                                                       for name, value in extra]
             return message, False
         if kind == "http.response.body":
-            return message, not message.get("more_body", False)
+            last = not message.get("more_body", False)
+            return message, last and (self._exchange.status or 0) < 500
         if kind == "websocket.accept":
             self._exchange.response_started(101)
         elif kind == "websocket.close" and self._exchange.status is None:
@@ -114,7 +141,29 @@ class _Send:
         return message, False
 
 
-def _facts(scope, policy):
+class _Receive:
+    """The server's receive, for a websocket: remembers the client's close code."""
+
+    __slots__ = ("_receive", "_code")
+
+    def __init__(self, receive):
+        self._receive = receive
+        self._code = None
+
+    async def __call__(self):
+        message = await self._receive()
+        if isinstance(message, dict) and message.get("type") == "websocket.disconnect":
+            self._code = message.get("code", 1005)
+        return message
+
+    def closed_by(self, exc):
+        """True when `exc` is the client's normal close (1000, 1001) raised back out of
+        the app, as Starlette's WebSocketDisconnect is: the end of the connection, not
+        a failure."""
+        return self._code in (1000, 1001) and getattr(exc, "code", None) == self._code
+
+
+def request_facts(scope, policy):
     headers = scope.get("headers") or ()
     host, port = _host_and_port(scope, headers)
     websocket = scope.get("type") == "websocket"

@@ -23,7 +23,7 @@ from autotrace.patching import Interceptor, guard, switch_for
 
 from ._server import ServerPolicy, split_host
 
-__all__ = ["application", "server_app", "app_argument", "MARK"]
+__all__ = ["application", "server_app", "app_argument", "request_facts", "MARK"]
 
 MARK = "autotrace.exchange"
 
@@ -38,20 +38,25 @@ def application(instrumentation):
         environ, start_response = args[0], args[1]
         if not isinstance(environ, dict) or MARK in environ:
             return None, args, kwargs
-        exchange = policy.begin(**_facts(environ, policy))
+        exchange = policy.begin(**request_facts(environ, policy))
         environ[MARK] = exchange
-        return exchange, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
+        state = exchange, environ.get("wsgi.file_wrapper")
+        return state, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
 
-    def after(exchange, result):
-        if exchange is None:
+    def after(state, result):
+        if state is None:
             return result
+        exchange, file_wrapper = state
         exchange.detach()
         if exchange.ended:
             return result
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper) and _close_ends(result, exchange):
+            return result   # the server's own file wrapper stays itself: it may send the file with sendfile()
         return _Body(result, exchange, switch)
 
-    def failed(exchange, exc):
-        if exchange is not None:
+    def failed(state, exc):
+        if state is not None:
+            exchange = state[0]
             exchange.detach()
             exchange.fail(exc)
             exchange.end()
@@ -96,6 +101,25 @@ def _wrap(app, interceptor, instrumentation):
     wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
     wrapped._self_autotrace_wsgi = True
     return wrapped
+
+
+def _close_ends(result, exchange):
+    """Make the server's close() of a file wrapper end the span; False when the object
+    does not allow it (then it is wrapped like any other body)."""
+    close = getattr(result, "close", None)
+
+    def closing():
+        try:
+            if close is not None:
+                close()
+        finally:
+            exchange.end()
+
+    try:
+        result.close = closing
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 class _StartResponse:
@@ -152,7 +176,7 @@ class _Body:
                 self._switch.trip(ours)
 
 
-def _facts(environ, policy):
+def request_facts(environ, policy):
     host, port = _host_and_port(environ)
     headers = environ
     return dict(

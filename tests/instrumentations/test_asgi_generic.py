@@ -175,3 +175,21 @@ def test_hostile_scopes_never_raise_from_our_code(traced, spans):
     assert server.attributes["url.path"] == "/caf\xe9/%zz" and server.parent is None
     assert server.attributes["url.query"] == "\xff\xfe=%zz&token=REDACTED"
     assert server.attributes["http.response.status_code"] == 200
+
+
+def test_an_instrumented_asgi_app_still_fails_at_once_when_called_without_arguments(traced, spans):
+    # uvicorn calls app() to tell an ASGI app from an app factory: the TypeError must
+    # come at the call, as without autotrace, not later from an awaited coroutine.
+    import wrapt
+    from autotrace.instrumentations import _asgi
+    from autotrace.patching import guard
+
+    class App:
+        async def __call__(self, scope, receive, send):
+            await hello(scope, receive, send)
+
+    wrapped = wrapt.FunctionWrapper(App(), guard(_asgi.application("uvicorn"), "uvicorn"))
+    with pytest.raises(TypeError):
+        wrapped()
+    call(wrapped, http_scope())
+    assert sorted(s.kind.name for s in spans()) == ["INTERNAL", "SERVER"]

@@ -100,3 +100,30 @@ def test_an_exception_in_a_plain_app_is_recorded_and_the_server_answers_as_usual
 @pytest.fixture
 def request_fixture(request):
     return request.getfixturevalue
+
+
+def test_the_servers_file_wrapper_is_returned_as_itself(instrument, spans, tmp_path):
+    # Servers send a wsgi.file_wrapper body with sendfile() only when it is their own
+    # object: the span must end at its close() without hiding it behind a proxy.
+    from wsgiref.util import FileWrapper
+
+    instrument("flask")
+    from flask import Flask, send_file
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"z" * 10_000)
+    app = Flask("files")
+
+    @app.route("/file")
+    def file():
+        return send_file(path)
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/file", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+               "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": None,
+               "wsgi.file_wrapper": FileWrapper, "wsgi.errors": None, "wsgi.multithread": False,
+               "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.version": (1, 0)}
+    body = app(environ, lambda status, headers, exc_info=None: None)
+    assert type(body) is FileWrapper
+    assert b"".join(body) == b"z" * 10_000 and spans() == []
+    body.close()
+    (span,) = spans()
+    assert span.name == "GET /file" and span.attributes["http.response.status_code"] == 200

@@ -1,0 +1,9 @@
+"""A small Django project for the end-to-end tests: `python manage.py runserver`."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djangosite.settings")
+    from django.core.management import execute_from_command_line
+    execute_from_command_line(sys.argv)
