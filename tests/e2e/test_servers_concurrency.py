@@ -55,11 +55,12 @@ def downstream():
     server.server_close()
 
 
-@pytest.mark.parametrize("argv", [
-    pytest.param(lambda: uvicorn("shop_asgi:app"), id="uvicorn-starlette"),
-    pytest.param(lambda: gunicorn("-w", "1", "--threads", "8", "shop_wsgi:app"), id="gunicorn-gthread-flask"),
+@pytest.mark.parametrize("argv, route", [
+    pytest.param(lambda: uvicorn("shop_asgi:app"), "/work/{n}", id="uvicorn-starlette"),
+    pytest.param(lambda: gunicorn("-w", "1", "--threads", "8", "shop_wsgi:app"), "/work/<int:n>",
+                 id="gunicorn-gthread-flask"),
 ])
-def test_concurrent_requests_keep_their_spans_apart(tmp_path, pg_dsn, downstream, argv):
+def test_concurrent_requests_keep_their_spans_apart(tmp_path, pg_dsn, downstream, argv, route):
     downstream.seen.clear()
     env = autotrace_env(tmp_path, PG_DSN=pg_dsn, DOWNSTREAM_URL="http://127.0.0.1:%d" % downstream.server_port)
     server = Server(argv(), env, tmp_path / "server.log")
@@ -86,6 +87,7 @@ def test_concurrent_requests_keep_their_spans_apart(tmp_path, pg_dsn, downstream
         (call,) = [s for s in by_trace[trace_id] if s in calls]
         (query,) = [s for s in by_trace[trace_id] if s in queries]
         assert server_span["parent_span_id"] == caller_span_id
+        assert server_span["name"] == "GET " + route
         assert server_span["attributes"]["url.path"] == "/work/%d" % i
         assert call["parent_span_id"] == query["parent_span_id"] == server_span["span_id"]
         assert call["attributes"]["url.full"].endswith("/echo/%d" % i)
