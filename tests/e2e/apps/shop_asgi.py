@@ -1,6 +1,7 @@
 """A Starlette app for the server tests under uvicorn (the twin of shop_wsgi.py).
 
 /items/{item_id:int}   answers with the worker's pid (which process served)
+/greet/{name}          answers "hello <name>" (the same from every process: bad-input test)
 /echo                  POST: reads the body, answers with its length
 /work/{n:int}          awaits GET DOWNSTREAM_URL with httpx, then one PostgreSQL query (PG_DSN)
 """
@@ -15,6 +16,10 @@ from starlette.routing import Route
 
 async def item(request):
     return PlainTextResponse("%d" % os.getpid())
+
+
+async def greet(request):
+    return PlainTextResponse("hello " + request.path_params["name"])
 
 
 async def echo(request):
@@ -56,5 +61,6 @@ class MarkReached:
         await self.app(scope, receive, marked)
 
 
-routes = [Route("/items/{item_id:int}", item), Route("/echo", echo, methods=["POST"]), Route("/work/{n:int}", work)]
+routes = [Route("/items/{item_id:int}", item), Route("/greet/{name}", greet), Route("/echo", echo, methods=["POST"]),
+          Route("/work/{n:int}", work)]
 app = MarkReached(Starlette(routes=routes, lifespan=lifespan))

@@ -1,6 +1,7 @@
 """A Flask app for the server tests (gunicorn, werkzeug's server, `flask run`).
 
 /items/<int:item_id>   answers with the worker's pid (which process served)
+/greet/<name>          answers "hello <name>" (the same from every process: bad-input test)
 /echo                  POST: reads the body, answers with its length
 /work/<int:n>          GET DOWNSTREAM_URL with requests, then one PostgreSQL query (PG_DSN)
 /orders/<int:order_id> service A of the two-service test: calls SERVICE_B_URL
@@ -25,6 +26,11 @@ def mark(response):
 @app.get("/items/<int:item_id>")
 def item(item_id):
     return "%d" % os.getpid()
+
+
+@app.get("/greet/<name>")
+def greet(name):
+    return "hello " + name
 
 
 @app.post("/echo")
