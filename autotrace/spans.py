@@ -4,7 +4,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from autotrace.semconv import ERROR_TYPE
 
-__all__ = ["qualified_name", "fail_span", "mark_failed", "data_free_message"]
+__all__ = ["qualified_name", "fail_span", "mark_failed", "data_free_message", "start_span", "add_attributes"]
 
 
 def qualified_name(kind):
@@ -78,3 +78,48 @@ def data_free_message(exc):
         text = str(exc)
     first = text.strip().split("\n", 1)[0]
     return _DATA.sub("?", first)
+
+
+def start_span(tracer, name, kind, attributes, context=None, links=None):
+    """`tracer.start_span(...)` with the attributes stored as by `add_attributes`.
+
+    The sampler is asked without them: the samplers autotrace builds do not look at
+    attributes (a provider the app set up itself keeps its own, and gets them late)."""
+    span = tracer.start_span(name, context=context, kind=kind, links=links)
+    if attributes:
+        add_attributes(span, attributes)
+    return span
+
+
+_fast_store = None   # the SDK's attribute container class, once known to be as expected
+
+
+def add_attributes(span, attributes):
+    """`span.set_attributes(attributes)` for the values our builders make (str, int,
+    float, bool, tuples of str), without the SDK's per-value validation: a third of the
+    cost of a span with a dozen attributes. Falls back to set_attributes whenever a
+    limit could apply (attribute count, value length) or the SDK is not as expected."""
+    store = getattr(span, "_attributes", None)
+    if type(store) is _fast_attributes_class() and store.max_value_len is None \
+            and getattr(span, "_end_time", 0) is None:
+        values = store._dict
+        if store.maxlen is None or len(values) + len(attributes) <= store.maxlen:
+            values.update(attributes)
+            return
+    span.set_attributes(attributes)
+
+
+def _fast_attributes_class():
+    global _fast_store
+    if _fast_store is None:
+        _fast_store = False
+        try:
+            from opentelemetry.attributes import BoundedAttributes
+            probe = BoundedAttributes(maxlen=4, immutable=False)
+            probe["k"] = "v"
+            if type(getattr(probe, "_dict", None)) is dict and probe._dict == {"k": "v"} \
+                    and probe.max_value_len is None and probe.maxlen == 4:
+                _fast_store = BoundedAttributes
+        except Exception:
+            pass
+    return _fast_store

@@ -30,7 +30,7 @@ from opentelemetry.trace import SpanKind
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
-from autotrace.spans import data_free_message, fail_span
+from autotrace.spans import data_free_message, fail_span, start_span
 from autotrace.sql import summarize
 
 __all__ = ["execute", "first_argument", "with_traceparent"]
@@ -97,8 +97,7 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
             size = _batch_size(args, kwargs)
             if size is not None and size >= 2:   # the conventions: only for 2 or more
                 attributes[semconv.DB_OPERATION_BATCH_SIZE] = size
-        span = tracing.tracer(scope).start_span(summary.name or system, kind=SpanKind.CLIENT,
-                                                attributes=attributes)
+        span = start_span(tracing.tracer(scope), summary.name or system, SpanKind.CLIENT, attributes)
         if batch:
             return span, _inside_batch.set(instance)
         return span

@@ -38,7 +38,7 @@ from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
 from autotrace.propagation.suppression import http_spans_suppressed, suppress_http_spans
 from autotrace.redaction import redact_url, url_secrets
-from autotrace.spans import fail_span
+from autotrace.spans import add_attributes, fail_span, start_span
 
 from ._http_headers import HeaderCapture
 from ._http_scope import HostFilter, UrlFilter
@@ -201,7 +201,7 @@ class _Policy:
             if len(self._attributes) >= _CACHE_LIMIT:
                 self._attributes.clear()
             self._attributes[key] = attributes
-        span = tracing.tracer(self.scope).start_span(_span_name(method), kind=SpanKind.CLIENT, attributes=attributes)
+        span = start_span(tracing.tracer(self.scope), _span_name(method), SpanKind.CLIENT, attributes)
         context = set_span_in_context(span)
         if headers is not None:
             self.inject(headers, context, url)
@@ -218,7 +218,7 @@ class _Policy:
     def record_response(self, span, result):
         status, protocol = self.response(result)
         if status is not None:
-            span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, status)
+            add_attributes(span, {semconv.HTTP_RESPONSE_STATUS_CODE: status})
             if status >= 400:
                 span.set_attribute(semconv.ERROR_TYPE, str(status))
                 span.set_status(Status(StatusCode.ERROR))

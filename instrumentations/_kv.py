@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind
 
 from autotrace import semconv, tracing
 from autotrace.patching import Interceptor
-from autotrace.spans import data_free_message, fail_span
+from autotrace.spans import data_free_message, fail_span, start_span
 
 __all__ = ["command", "pipeline", "command_text"]
 
@@ -34,7 +34,7 @@ def command(instrumentation, system, connection_facts, command_args, is_async=Fa
         attributes = _base(system, connection_facts(instance))
         attributes[semconv.DB_OPERATION_NAME] = name
         attributes[semconv.DB_QUERY_TEXT] = command_text(name, len(arguments))
-        return tracing.tracer(scope).start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        return start_span(tracing.tracer(scope), name, SpanKind.CLIENT, attributes)
 
     return Interceptor(before, _end, _fail, is_async=is_async)
 
@@ -54,7 +54,7 @@ def pipeline(instrumentation, system, connection_facts, pipeline_commands, is_tr
             command_text(_name(arguments[0]), len(arguments)) for arguments in queued if arguments)
         if len(queued) >= 2:   # the conventions: only for 2 or more
             attributes[semconv.DB_OPERATION_BATCH_SIZE] = len(queued)
-        return tracing.tracer(scope).start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        return start_span(tracing.tracer(scope), name, SpanKind.CLIENT, attributes)
 
     def after(span, result):
         if span is not None:

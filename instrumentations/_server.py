@@ -30,7 +30,7 @@ from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
 from autotrace.redaction import redact_query, url_secrets
-from autotrace.spans import mark_failed
+from autotrace.spans import add_attributes, mark_failed, start_span
 
 from ._http_headers import HeaderCapture
 from ._http_scope import UrlFilter
@@ -86,8 +86,7 @@ class ServerPolicy:
             caller = _span_context(incoming)
             links = [Link(caller)] if caller is not None else None
             incoming = otel_context.Context()
-        span = self._tracer.start_span(label, context=incoming, kind=SpanKind.SERVER, attributes=attributes,
-                                       links=links)
+        span = start_span(self._tracer, label, SpanKind.SERVER, attributes, context=incoming, links=links)
         exchange = Exchange(span, None, self, label)
         exchange.token = otel_context.attach(
             otel_context.set_value(_EXCHANGE_KEY, exchange, set_span_in_context(span, incoming)))
@@ -141,7 +140,7 @@ class Exchange:
         """The framework matched a route: name the span after its template."""
         if not self.ended and template:
             self.span.update_name("%s %s" % (self.label, template))
-            self.span.set_attribute(semconv.HTTP_ROUTE, template)
+            add_attributes(self.span, {semconv.HTTP_ROUTE: template})
 
     def response_started(self, status, headers=None):
         """Record the status (and captured headers); returns the extra response headers
@@ -151,7 +150,7 @@ class Exchange:
         span = self.span
         if status is not None and self.status is None:
             self.status = status
-            span.set_attribute(semconv.HTTP_RESPONSE_STATUS_CODE, status)
+            add_attributes(span, {semconv.HTTP_RESPONSE_STATUS_CODE: status})
             if status >= 500 and not self.failed:
                 span.set_attribute(semconv.ERROR_TYPE, str(status))
                 span.set_status(Status(StatusCode.ERROR))
