@@ -55,8 +55,8 @@ def servers(request, tmp_path_factory):
     env = autotrace_env(tmp, **TRACED)
     traced = Server(SERVERS[request.param](), env, tmp / "traced.log")
     try:
-        bare = Server(SERVERS[request.param](), autotrace_env(tmp, AUTOTRACE_ENABLED="false", **SAME), tmp / "bare.log",
-                      traced=False)
+        bare = Server(SERVERS[request.param](), autotrace_env(tmp, AUTOTRACE_ENABLED="false", **SAME),
+                      tmp / "bare.log", traced=False)
     except BaseException:
         traced.kill()
         raise
@@ -119,7 +119,8 @@ def spans_after(traced, store, case, expected):
         return [s for s in spans if s["kind"] == "SERVER"
                 and s["attributes"].get("user_agent.original", "").split(" ")[0] == "bad-input/" + name]
 
-    spans = wait_for_spans(store, lambda spans: of_case(spans, case + "/after") and len(of_case(spans, case)) >= expected)
+    spans = wait_for_spans(store, lambda spans: of_case(spans, case + "/after")
+                           and len(of_case(spans, case)) >= expected)
     assert len(of_case(spans, case + "/after")) == 1
     found = of_case(spans, case)
     assert len(found) == expected, (found, traced.log())
