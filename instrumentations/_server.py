@@ -68,11 +68,15 @@ class ServerPolicy:
         self._tracer = None
 
     def begin(self, method, scheme, host, port, path, query, headers, client=None, user_agent=None,
-              protocol=None, header_pairs=None, websocket=False):
+              protocol=None, header_pairs=None, websocket=False, getter=None):
         """Start one request and attach its context; `headers` is the carrier the
-        propagators read (a WSGI environ or ASGI header pairs), `header_pairs` a
-        callable giving (name, value) pairs for header capture when that differs."""
-        incoming = tracing.propagator().extract(headers, context=otel_context.Context())
+        propagators read (a WSGI environ or ASGI header pairs) with `getter` (default:
+        any shape, any case), `header_pairs` a callable giving (name, value) pairs for
+        header capture when that differs."""
+        if getter is None:
+            incoming = tracing.propagator().extract(headers, context=otel_context.Context())
+        else:
+            incoming = tracing.propagator().extract(headers, context=otel_context.Context(), getter=getter)
         if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
             return Exchange(None, otel_context.attach(incoming), self, method)
         if self._tracer is None:

@@ -20,6 +20,7 @@ pass the call through.
 """
 
 from autotrace.patching import Interceptor, guard, switch_for
+from autotrace.propagation.carriers import environ_getter
 
 from ._server import ServerPolicy, split_host
 
@@ -191,6 +192,7 @@ def request_facts(environ, policy):
         user_agent=environ.get("HTTP_USER_AGENT"),
         protocol=_protocol(environ.get("SERVER_PROTOCOL")),
         header_pairs=(lambda: _header_pairs(environ)) if policy.request_capture is not None else None,
+        getter=environ_getter,
     )
 
 
