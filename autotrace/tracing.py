@@ -97,6 +97,9 @@ def stop():
         if processor.dropped:
             warn("%d span(s) were dropped by the %s exporter (queue full or exporter unavailable)"
                  % (processor.dropped, processor.label))
+        if processor.dropped_late:
+            warn("%d span(s) ended after the %s exporter closed at exit (threads still running then); "
+                 "they were dropped" % (processor.dropped_late, processor.label))
     del _processors[:]
 
 
