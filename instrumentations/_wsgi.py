@@ -42,6 +42,8 @@ def application(instrumentation):
         exchange = policy.begin(**request_facts(environ, policy))
         environ[MARK] = exchange
         state = exchange, environ.get("wsgi.file_wrapper")
+        if exchange.ended:   # excluded or sampled out: only the context is attached
+            return state, args, kwargs
         return state, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
 
     def after(state, result):
