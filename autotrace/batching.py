@@ -34,6 +34,7 @@ class BatchingProcessor(SpanProcessor):
         self._max_batch = max_batch
         self._delay_s = delay_s
         self.dropped = 0
+        self.dropped_late = 0   # ended after the exporter closed at exit
         self.exported = 0
         self.failed_batches = 0
         self._reset()
@@ -45,6 +46,7 @@ class BatchingProcessor(SpanProcessor):
         self._idle = threading.Condition(threading.Lock())
         self._in_flight = 0
         self._stopping = False
+        self._closed = False    # the worker's last drain has begun: later spans are too late
         self._stopped = threading.Event()
         self._worker = None
         self._exporter = None
@@ -58,7 +60,7 @@ class BatchingProcessor(SpanProcessor):
     def on_end(self, span):
         queue = self._queue
         if self._stopping:
-            self.dropped += 1   # ended after the exit flush began: counted, reported at exit
+            self._on_end_while_stopping(span)
             return
         if len(queue) >= self._max_queue:
             self.dropped += 1
@@ -71,6 +73,17 @@ class BatchingProcessor(SpanProcessor):
             self._start_worker()
         if len(queue) >= self._max_batch:
             self._wake.set()
+
+    def _on_end_while_stopping(self, span):
+        # The exit flush has begun, but threads the app left running (a server's daemon
+        # threads finishing a request) still end spans: they are exported with the rest
+        # until the worker's last drain, and counted as too late after it.
+        with self._idle:
+            if not self._closed and len(self._queue) < self._max_queue:
+                self._queue.append(span)
+                self._wake.set()
+                return
+        self.dropped_late += 1
 
     def force_flush(self, timeout_millis=30000):
         """Export everything queued now; True when done within the timeout."""
@@ -133,6 +146,9 @@ class BatchingProcessor(SpanProcessor):
             self._drain()
             if self._stopping:
                 self._drain()
+                with self._idle:
+                    self._closed = True
+                self._drain()   # what ended while the first drain ran
                 self._close_exporter()
                 self._stopped.set()
                 return

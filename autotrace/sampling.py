@@ -66,12 +66,13 @@ class LeafDropRule:
         self.parent_based = name.startswith("parentbased_")
         self.roots = name == "parentbased_always_off"
 
-    def __call__(self):
+    def __call__(self, context=None):
+        """For a span whose parent is the span of `context` (default: the current one)."""
         if self.always:
             return True
         if not self.parent_based:
             return False
-        span_context = get_current_span().get_span_context()
+        span_context = get_current_span(context).get_span_context()
         if span_context.is_valid:
             return not span_context.trace_flags.sampled
         return self.roots

@@ -12,7 +12,7 @@ import time
 
 from autotrace.messages import debug, warn
 
-__all__ = ["start", "tracer", "stop", "propagator", "leaf_span_dropped"]
+__all__ = ["start", "tracer", "stop", "propagator", "leaf_span_dropped", "span_dropped"]
 
 _lock = threading.RLock()
 _provider = None
@@ -21,7 +21,7 @@ _starting = False
 _tracers = {}
 
 
-def _never():
+def _never(context=None):
     return False
 
 
@@ -33,6 +33,13 @@ def leaf_span_dropped():
     """True when a span started now is certain to be dropped by the sampler, so a
     builder of leaf spans (which have no children and propagate nothing) may skip it."""
     return _leaf_drop_rule()
+
+
+def span_dropped(parent_context):
+    """The same for a span started with `parent_context` as its parent (a server span,
+    whose parent comes from the request's headers): a builder that knows the span
+    would be dropped may skip it and propagate the unsampled context itself."""
+    return _leaf_drop_rule(parent_context)
 
 
 def tracer(scope):
@@ -97,6 +104,9 @@ def stop():
         if processor.dropped:
             warn("%d span(s) were dropped by the %s exporter (queue full or exporter unavailable)"
                  % (processor.dropped, processor.label))
+        if processor.dropped_late:
+            warn("%d span(s) ended after the %s exporter closed at exit (threads still running then); "
+                 "they were dropped" % (processor.dropped_late, processor.label))
     del _processors[:]
 
 

@@ -53,6 +53,8 @@ def application(instrumentation, skip=None, claim=None):
         scope[MARK] = exchange
         if claim is not None:
             claim(scope)
+        if exchange.ended:   # excluded or sampled out: only the context is attached
+            return (exchange, None), args, kwargs
         if scope["type"] == "websocket":
             receive = _Receive(receive)
             return (exchange, receive), (scope, receive, _Send(send, exchange, switch)), kwargs

@@ -68,24 +68,32 @@ class ServerPolicy:
         self._tracer = None
 
     def begin(self, method, scheme, host, port, path, query, headers, client=None, user_agent=None,
-              protocol=None, header_pairs=None, websocket=False):
+              protocol=None, header_pairs=None, websocket=False, getter=None):
         """Start one request and attach its context; `headers` is the carrier the
-        propagators read (a WSGI environ or ASGI header pairs), `header_pairs` a
-        callable giving (name, value) pairs for header capture when that differs."""
-        incoming = tracing.propagator().extract(headers, context=otel_context.Context())
+        propagators read (a WSGI environ or ASGI header pairs) with `getter` (default:
+        any shape, any case), `header_pairs` a callable giving (name, value) pairs for
+        header capture when that differs."""
+        if getter is None:
+            incoming = tracing.propagator().extract(headers, context=otel_context.Context())
+        else:
+            incoming = tracing.propagator().extract(headers, context=otel_context.Context(), getter=getter)
         if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
             return Exchange(None, otel_context.attach(incoming), self, method)
+        links = None
+        if self.public:   # the caller's context becomes a link, not the parent
+            caller = _span_context(incoming)
+            links = [Link(caller)] if caller is not None else None
+            incoming = otel_context.Context()
+        if tracing.span_dropped(incoming):
+            # Sampled out for certain: no span, no attributes; the request's code and the
+            # services it calls still get the (unsampled) trace context.
+            return Exchange(None, otel_context.attach(_unsampled(incoming)), self, method)
         if self._tracer is None:
             self._tracer = tracing.tracer(self.scope)
         attributes = self._attributes(method, scheme, host, port, path, query, client, user_agent, protocol, websocket)
         if self.request_capture is not None:
             attributes.update(self.request_capture.attributes(header_pairs() if header_pairs else headers))
         label = "WEBSOCKET" if websocket else _method_label(method)
-        links = None
-        if self.public:   # the caller's context becomes a link, not the parent
-            caller = _span_context(incoming)
-            links = [Link(caller)] if caller is not None else None
-            incoming = otel_context.Context()
         span = start_span(self._tracer, label, SpanKind.SERVER, attributes, context=incoming, links=links)
         exchange = Exchange(span, None, self, label)
         exchange.token = otel_context.attach(
@@ -233,6 +241,20 @@ def _span_context(context):
     from opentelemetry.trace import get_current_span
     span_context = get_current_span(context).get_span_context()
     return span_context if span_context.is_valid else None
+
+
+def _unsampled(context):
+    """`context` with an unsampled span to propagate: the caller's own when it sent one,
+    otherwise new ids (what the SDK's dropped span would carry), so the services this
+    request calls see one unsampled trace rather than starting their own."""
+    from opentelemetry.trace import get_current_span
+    if get_current_span(context).get_span_context().is_valid:
+        return context
+    from random import getrandbits
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+    span_context = SpanContext(getrandbits(128) or 1, getrandbits(64) or 1, is_remote=False,
+                               trace_flags=TraceFlags(TraceFlags.DEFAULT))
+    return set_span_in_context(NonRecordingSpan(span_context), context)
 
 
 def _full_url(scheme, host, port, path, query):

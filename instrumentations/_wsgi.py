@@ -20,6 +20,7 @@ pass the call through.
 """
 
 from autotrace.patching import Interceptor, guard, switch_for
+from autotrace.propagation.carriers import environ_getter
 
 from ._server import ServerPolicy, split_host
 
@@ -41,6 +42,8 @@ def application(instrumentation):
         exchange = policy.begin(**request_facts(environ, policy))
         environ[MARK] = exchange
         state = exchange, environ.get("wsgi.file_wrapper")
+        if exchange.ended:   # excluded or sampled out: only the context is attached
+            return state, args, kwargs
         return state, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
 
     def after(state, result):
@@ -191,6 +194,7 @@ def request_facts(environ, policy):
         user_agent=environ.get("HTTP_USER_AGENT"),
         protocol=_protocol(environ.get("SERVER_PROTOCOL")),
         header_pairs=(lambda: _header_pairs(environ)) if policy.request_capture is not None else None,
+        getter=environ_getter,
     )
 
 

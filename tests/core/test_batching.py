@@ -146,3 +146,24 @@ def test_work_done_by_the_exporter_thread_is_not_traced(instrument, spans, tmp_p
     assert spans() == []   # the exporter's three sqlite3 calls made no spans
     rows = sqlite3.connect(str(tmp_path / "out.db")).execute("SELECT name FROM s").fetchall()
     assert rows == [("app-work",)]
+
+
+def test_spans_ended_while_the_exit_flush_runs_are_still_exported():
+    # A server's daemon threads may finish a request while the process is exiting:
+    # until the worker's last drain their spans go out with the rest.
+    gate = threading.Event()
+    exporter = ListExporter(hang=gate)
+    processor = BatchingProcessor("test", lambda: exporter, max_queue=100, max_batch=10, delay_s=10)
+    tracer = _provider(processor)
+    tracer.start_span("before").end()
+    processor._wake.set()
+    deadline = time.monotonic() + 5
+    while processor._in_flight == 0 and time.monotonic() < deadline:   # the worker is inside export()
+        time.sleep(0.005)
+    processor.request_stop()
+    tracer.start_span("late but in time").end()
+    gate.set()
+    assert processor.wait_stopped(time.monotonic() + 5) == 0
+    assert [s.name for s in exporter.spans] == ["before", "late but in time"]
+    tracer.start_span("after the exporter closed").end()
+    assert processor.dropped_late == 1 and processor.dropped == 0

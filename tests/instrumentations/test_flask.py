@@ -227,3 +227,56 @@ def test_hostile_headers_give_flasks_own_response(instrument, spans):
     server = [s for s in spans() if s.kind == SpanKind.SERVER][0]
     assert server.parent is None   # an invalid traceparent starts a new trace
     assert server.attributes["user_agent.original"] == "u" * 100_000
+
+
+@pytest.fixture
+def sampler_rule(monkeypatch):
+    """Our sampler's certain-drop rule, as under `autotrace run` (the test provider is
+    the app's own, for which autotrace never assumes a rule)."""
+    from autotrace import tracing
+    from autotrace.config import Settings
+    from autotrace.sampling import LeafDropRule
+
+    def use(**env):
+        monkeypatch.setattr(tracing, "_leaf_drop_rule", LeafDropRule(Settings.from_env(env)))
+    return use
+
+
+def seen_context_app():
+    app = Flask("seen")
+    seen = []
+
+    @app.route("/look")
+    def look():
+        seen.append(trace.get_current_span().get_span_context())
+        return "ok"
+    return app, seen
+
+
+def test_a_sampled_out_request_makes_no_span_and_passes_the_callers_context_on(traced, spans, sampler_rule):
+    sampler_rule()   # parentbased_always_on: an unsampled caller means unsampled here
+    app, seen = seen_context_app()
+    assert get(app, "/look", headers={"traceparent": PARENT[:-2] + "00"}) == (200, b"ok")
+    assert spans() == []
+    (context,) = seen
+    assert format(context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
+    assert context.span_id == 0xb7ad6b7169203331 and not context.trace_flags.sampled
+
+
+def test_with_sampling_off_a_root_request_still_carries_one_unsampled_trace(traced, spans, sampler_rule):
+    sampler_rule(OTEL_TRACES_SAMPLER="always_off")
+    app, seen = seen_context_app()
+    get(app, "/look")
+    get(app, "/look")
+    assert spans() == []
+    first, second = seen
+    assert first.is_valid and not first.trace_flags.sampled
+    assert first.trace_id != second.trace_id   # each request its own trace, as the SDK would give
+
+
+def test_a_sampled_caller_is_still_traced_with_the_rule_on(traced, spans, sampler_rule):
+    sampler_rule()
+    app, seen = seen_context_app()
+    get(app, "/look", headers={"traceparent": PARENT})
+    (server,) = spans()
+    assert seen[0].span_id == server.context.span_id

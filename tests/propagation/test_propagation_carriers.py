@@ -77,3 +77,14 @@ def test_a_custom_getter_is_used_as_given():
 
     context = TraceContextPropagator().extract({"TraceParent": VALUE}, getter=ExactCase())
     assert not get_current_span(context).get_span_context().is_valid
+
+
+def test_the_environ_getter_reads_wsgi_names_only():
+    from autotrace.propagation.carriers import environ_getter
+    environ = {"HTTP_TRACEPARENT": "00-a-b-01", "HTTP_X_B3_TRACEID": "abc", "traceparent": "not a header",
+               "REQUEST_METHOD": "GET"}
+    assert environ_getter.get(environ, "traceparent") == ["00-a-b-01"]
+    assert environ_getter.get(environ, "X-B3-TraceId") == ["abc"]
+    assert environ_getter.get(environ, "baggage") is None
+    assert environ_getter.get(environ, 42) is None
+    assert sorted(environ_getter.keys(environ)) == ["traceparent", "x-b3-traceid"]
