@@ -21,6 +21,7 @@ pass the call through.
 """
 
 from autotrace.patching import Interceptor, guard, switch_for
+from autotrace.propagation.carriers import index_getter, index_headers
 
 from ._server import ServerPolicy, split_host
 
@@ -167,7 +168,8 @@ class _Receive:
 
 def request_facts(scope, policy):
     headers = scope.get("headers") or ()
-    host, port = _host_and_port(scope, headers)
+    index = index_headers(headers)
+    host, port = _host_and_port(scope, index)
     websocket = scope.get("type") == "websocket"
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, (bytes, bytearray)) else scope.get("path")
@@ -180,16 +182,18 @@ def request_facts(scope, policy):
         port=port,
         path=path.split("?", 1)[0] if path else path,
         query=query.decode("latin-1") if isinstance(query, (bytes, bytearray)) else str(query),
-        headers=headers,
+        headers=index,
+        getter=index_getter,
+        header_pairs=(lambda: headers) if policy.request_capture is not None else None,
         client=client[0] if client else None,
-        user_agent=_header(headers, b"user-agent"),
+        user_agent=_first(index, "user-agent"),
         protocol=scope.get("http_version"),
         websocket=websocket,
     )
 
 
-def _host_and_port(scope, headers):
-    host = _header(headers, b"host")
+def _host_and_port(scope, index):
+    host = _first(index, "host")
     if host:
         name, port = split_host(host)
         if port is None:
@@ -201,8 +205,6 @@ def _host_and_port(scope, headers):
     return None, None
 
 
-def _header(headers, name):
-    for key, value in headers:
-        if key == name or (isinstance(key, (bytes, bytearray)) and key.lower() == name):
-            return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
-    return None
+def _first(index, name):
+    values = index.get(name)
+    return values[0] if values else None

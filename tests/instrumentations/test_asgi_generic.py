@@ -193,3 +193,21 @@ def test_an_instrumented_asgi_app_still_fails_at_once_when_called_without_argume
         wrapped()
     call(wrapped, http_scope())
     assert sorted(s.kind.name for s in spans()) == ["INTERNAL", "SERVER"]
+
+
+def test_request_headers_are_captured_from_the_raw_pairs(configure, instrument, spans):
+    configure(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST="x-request-id,cookie")
+    instrument("uvicorn")
+    call(loaded(hello), http_scope(headers=[(b"x-request-id", b"a"), (b"x-request-id", b"b"),
+                                            (b"cookie", b"session=s3cr3t")]))
+    server = [s for s in spans() if s.kind == SpanKind.SERVER][0]
+    assert server.attributes["http.request.header.x-request-id"] == ("a", "b")
+    assert server.attributes["http.request.header.cookie"] == ("REDACTED",)
+
+
+def test_two_traceparent_headers_start_a_new_trace(traced, spans):
+    call(loaded(hello), http_scope(headers=[
+        (b"traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        (b"traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]))
+    server = [s for s in spans() if s.kind == SpanKind.SERVER][0]
+    assert server.parent is None

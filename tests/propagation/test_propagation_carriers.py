@@ -88,3 +88,14 @@ def test_the_environ_getter_reads_wsgi_names_only():
     assert environ_getter.get(environ, "baggage") is None
     assert environ_getter.get(environ, 42) is None
     assert sorted(environ_getter.keys(environ)) == ["traceparent", "x-b3-traceid"]
+
+
+def test_the_header_index_reads_asgi_pairs_in_one_pass():
+    from autotrace.propagation.carriers import index_getter, index_headers
+    index = index_headers([(b"traceparent", b"00-a-b-01"), (b"Baggage", b"k=v"), (b"baggage", b"k2=v2"),
+                           (b"x-bin", b"caf\xe9"), ("broken",), (b"x", None)])
+    assert index_getter.get(index, "TraceParent") == ["00-a-b-01"]
+    assert index_getter.get(index, "baggage") == ["k=v", "k2=v2"]   # repeated: every value, in order
+    assert index_getter.get(index, "x-bin") == ["caf\xe9"]          # header bytes are latin-1
+    assert index_getter.get(index, "tracestate") is None
+    assert sorted(index_getter.keys(index)) == ["baggage", "traceparent", "x-bin"]
