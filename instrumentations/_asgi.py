@@ -50,7 +50,8 @@ def application(instrumentation, skip=None, claim=None):
             if claim is not None:
                 claim(scope)
             return None, args, kwargs
-        exchange = policy.begin(**request_facts(scope, policy))
+        index = index_headers(scope.get("headers") or ())
+        exchange = policy.start(index, lambda: request_facts(scope, policy, index), index_getter)
         scope[MARK] = exchange
         if claim is not None:
             claim(scope)
@@ -166,9 +167,10 @@ class _Receive:
         return self._code in (1000, 1001) and getattr(exc, "code", None) == self._code
 
 
-def request_facts(scope, policy):
+def request_facts(scope, policy, index):
+    """ServerPolicy.begin's arguments for this request, but the carrier: `index`, the
+    `index_headers` of its headers (`begin(headers=index, getter=index_getter, **facts)`)."""
     headers = scope.get("headers") or ()
-    index = index_headers(headers)
     host, port = _host_and_port(scope, index)
     websocket = scope.get("type") == "websocket"
     raw_path = scope.get("raw_path")
@@ -182,8 +184,6 @@ def request_facts(scope, policy):
         port=port,
         path=path.split("?", 1)[0] if path else path,
         query=query.decode("latin-1") if isinstance(query, (bytes, bytearray)) else str(query),
-        headers=index,
-        getter=index_getter,
         header_pairs=(lambda: headers) if policy.request_capture is not None else None,
         client=client[0] if client else None,
         user_agent=_first(index, "user-agent"),

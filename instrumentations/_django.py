@@ -12,6 +12,7 @@
 """
 
 from autotrace.patching import Interceptor
+from autotrace.propagation.carriers import environ_getter, index_getter, index_headers
 
 from . import _asgi, _wsgi
 from ._asgi import request_facts as _asgi_facts
@@ -32,11 +33,14 @@ def handler(instrumentation, is_async=False):
         if isinstance(environ, dict):
             if _wsgi.MARK in environ:
                 return None
-            exchange = environ[_wsgi.MARK] = policy.begin(**_wsgi_facts(environ, policy))
+            exchange = environ[_wsgi.MARK] = policy.start(environ, lambda: _wsgi_facts(environ, policy),
+                                                          environ_getter)
             return exchange
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict) and scope.get("type") == "http" and _asgi.MARK not in scope:
-            exchange = scope[_asgi.MARK] = policy.begin(**_asgi_facts(scope, policy))
+            index = index_headers(scope.get("headers") or ())
+            exchange = scope[_asgi.MARK] = policy.start(index, lambda: _asgi_facts(scope, policy, index),
+                                                        index_getter)
             return exchange
         return None
 

@@ -23,8 +23,12 @@ deep inside their own dispatch use `route` and `exception` below: they find the
 request's exchange in the current context.
 """
 
+from random import getrandbits
+
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import (
+    Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, get_current_span,
+    set_span_in_context)
 
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
@@ -67,16 +71,31 @@ class ServerPolicy:
         self.traceresponse = config.traceresponse
         self._tracer = None
 
+    def start(self, carrier, facts, getter=None):
+        """`begin` for adapters on the hot path: `facts()` gives begin's keyword arguments
+        (but `headers` and `getter`) and is called only when a span may be made, so a
+        request sampled out for certain costs the header lookups and little else."""
+        incoming = self._extract(carrier, getter)
+        if self.excluded is None and not self.public and tracing.span_dropped(incoming):
+            return Exchange(None, otel_context.attach(_unsampled(incoming)), self, None)
+        return self._begin(incoming, carrier, **facts())
+
     def begin(self, method, scheme, host, port, path, query, headers, client=None, user_agent=None,
               protocol=None, header_pairs=None, websocket=False, getter=None):
         """Start one request and attach its context; `headers` is the carrier the
         propagators read (a WSGI environ or ASGI header pairs) with `getter` (default:
         any shape, any case), `header_pairs` a callable giving (name, value) pairs for
         header capture when that differs."""
+        return self._begin(self._extract(headers, getter), headers, method, scheme, host, port, path, query,
+                           client, user_agent, protocol, header_pairs, websocket)
+
+    def _extract(self, carrier, getter):
         if getter is None:
-            incoming = tracing.propagator().extract(headers, context=otel_context.Context())
-        else:
-            incoming = tracing.propagator().extract(headers, context=otel_context.Context(), getter=getter)
+            return tracing.propagator().extract(carrier, context=otel_context.Context())
+        return tracing.propagator().extract(carrier, context=otel_context.Context(), getter=getter)
+
+    def _begin(self, incoming, headers, method, scheme, host, port, path, query, client=None, user_agent=None,
+               protocol=None, header_pairs=None, websocket=False):
         if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
             return Exchange(None, otel_context.attach(incoming), self, method)
         links = None
@@ -238,22 +257,21 @@ def _method_label(method):
 
 
 def _span_context(context):
-    from opentelemetry.trace import get_current_span
     span_context = get_current_span(context).get_span_context()
     return span_context if span_context.is_valid else None
+
+
+_UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
 
 def _unsampled(context):
     """`context` with an unsampled span to propagate: the caller's own when it sent one,
     otherwise new ids (what the SDK's dropped span would carry), so the services this
     request calls see one unsampled trace rather than starting their own."""
-    from opentelemetry.trace import get_current_span
     if get_current_span(context).get_span_context().is_valid:
         return context
-    from random import getrandbits
-    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
     span_context = SpanContext(getrandbits(128) or 1, getrandbits(64) or 1, is_remote=False,
-                               trace_flags=TraceFlags(TraceFlags.DEFAULT))
+                               trace_flags=_UNSAMPLED)
     return set_span_in_context(NonRecordingSpan(span_context), context)
 
 

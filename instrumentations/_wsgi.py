@@ -39,7 +39,7 @@ def application(instrumentation):
         environ, start_response = args[0], args[1]
         if not isinstance(environ, dict) or MARK in environ:
             return None, args, kwargs
-        exchange = policy.begin(**request_facts(environ, policy))
+        exchange = policy.start(environ, lambda: request_facts(environ, policy), environ_getter)
         environ[MARK] = exchange
         state = exchange, environ.get("wsgi.file_wrapper")
         if exchange.ended:   # excluded or sampled out: only the context is attached
@@ -180,8 +180,9 @@ class _Body:
 
 
 def request_facts(environ, policy):
+    """ServerPolicy.begin's arguments for this request, but the carrier (`start` takes
+    it apart; `begin(headers=environ, getter=environ_getter, **facts)`)."""
     host, port = _host_and_port(environ)
-    headers = environ
     return dict(
         method=environ.get("REQUEST_METHOD"),
         scheme=environ.get("wsgi.url_scheme"),
@@ -189,12 +190,10 @@ def request_facts(environ, policy):
         port=port,
         path=_path(environ),
         query=environ.get("QUERY_STRING"),
-        headers=headers,
         client=environ.get("REMOTE_ADDR"),
         user_agent=environ.get("HTTP_USER_AGENT"),
         protocol=_protocol(environ.get("SERVER_PROTOCOL")),
         header_pairs=(lambda: _header_pairs(environ)) if policy.request_capture is not None else None,
-        getter=environ_getter,
     )
 
 
