@@ -20,10 +20,10 @@ As with WSGI, the outermost instrumented layer marks the scope and the inner one
 pass the call through.
 """
 
-from autotrace.patching import Interceptor, guard, switch_for
+from autotrace.patching import Interceptor, switch_for
 from autotrace.propagation.carriers import index_getter, index_headers
 
-from ._server import ServerPolicy, split_host
+from ._server import ServerPolicy, split_host, wrap_app
 
 __all__ = ["application", "server_app", "request_facts", "MARK"]
 
@@ -89,11 +89,8 @@ def server_app(instrumentation, attribute):
 
     def after(instance, result):
         app = getattr(instance, attribute, None)
-        if app is not None and not getattr(app, "_self_autotrace_asgi", False):
-            import wrapt
-            wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
-            wrapped._self_autotrace_asgi = True
-            setattr(instance, attribute, wrapped)
+        if app is not None:
+            setattr(instance, attribute, wrap_app(app, interceptor, instrumentation))
         return result
 
     return Interceptor(lambda instance, args, kwargs: instance, after, lambda instance, exc: None)

@@ -1,7 +1,8 @@
 """The one span builder for HTTP servers: the SERVER span of one incoming request.
 
 The adapters (_wsgi.py, _asgi.py, and the aiohttp server spec) read the facts of a
-request out of their framework's objects and call `ServerPolicy.begin(...)`. It
+request out of their framework's objects and call `ServerPolicy.start(...)` (or
+`begin(...)` when the facts are at hand anyway). It
 returns an `Exchange`: the request's span, attached as the current context for the
 app's code, with the few things that happen later (the matched route, the response
 status and headers, an exception) and `end()`.
@@ -39,7 +40,8 @@ from autotrace.spans import add_attributes, mark_failed, start_span
 from ._http_headers import HeaderCapture
 from ._http_scope import UrlFilter
 
-__all__ = ["ServerPolicy", "Exchange", "current_exchange", "route", "exception", "SERVER_LIBRARIES", "split_host"]
+__all__ = ["ServerPolicy", "Exchange", "current_exchange", "route", "exception", "wrap_app", "SERVER_LIBRARIES",
+           "split_host"]
 
 _EXCHANGE_KEY = otel_context.create_key("autotrace.server_exchange")
 
@@ -47,8 +49,8 @@ _EXCHANGE_KEY = otel_context.create_key("autotrace.server_exchange")
 # process: under gunicorn the outermost layer (gunicorn's) decides whether a request of
 # the Flask app inside gets a span, and the user who wrote OTEL_PYTHON_FLASK_EXCLUDED_URLS
 # expects it to.
-SERVER_LIBRARIES = ("flask", "django", "starlette", "fastapi", "aiohttp_server", "aiohttp", "tornado",
-                    "gunicorn", "uvicorn", "werkzeug", "wsgiref", "wsgi", "asgi")
+SERVER_LIBRARIES = ("flask", "django", "starlette", "fastapi", "aiohttp_server", "gunicorn", "uvicorn",
+                    "werkzeug", "wsgiref")
 
 
 class ServerPolicy:
@@ -241,6 +243,18 @@ def exception(instrumentation, exception):
         return None
 
     return Interceptor(before, _result, _nothing)
+
+
+def wrap_app(app, interceptor, instrumentation):
+    """`app` (a WSGI or ASGI callable a server loaded) wrapped with `interceptor`, once:
+    an app already wrapped by us is returned as it is."""
+    if getattr(app, "_self_autotrace_app", False) or not callable(app):
+        return app
+    import wrapt
+    from autotrace.patching import guard
+    wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
+    wrapped._self_autotrace_app = True
+    return wrapped
 
 
 def _result(state, result):

@@ -19,10 +19,10 @@ Flask's). The outermost one marks the environ; the inner ones see the mark and o
 pass the call through.
 """
 
-from autotrace.patching import Interceptor, guard, switch_for
+from autotrace.patching import Interceptor, switch_for
 from autotrace.propagation.carriers import environ_getter
 
-from ._server import ServerPolicy, split_host
+from ._server import ServerPolicy, split_host, wrap_app
 
 __all__ = ["application", "server_app", "app_argument", "request_facts", "MARK"]
 
@@ -74,7 +74,7 @@ def server_app(instrumentation, attribute):
     def after(instance, result):
         app = getattr(instance, attribute, None)
         if app is not None:
-            setattr(instance, attribute, _wrap(app, interceptor, instrumentation))
+            setattr(instance, attribute, wrap_app(app, interceptor, instrumentation))
         return result
 
     return Interceptor(lambda instance, args, kwargs: instance, after, lambda instance, exc: None)
@@ -87,23 +87,16 @@ def app_argument(instrumentation, position, keyword):
 
     def before(instance, args, kwargs):
         if len(args) > position:
-            app = _wrap(args[position], interceptor, instrumentation)
+            app = wrap_app(args[position], interceptor, instrumentation)
             return None, args[:position] + (app,) + tuple(args[position + 1:]), kwargs
         if kwargs.get(keyword) is not None:
             kwargs = dict(kwargs)
-            kwargs[keyword] = _wrap(kwargs[keyword], interceptor, instrumentation)
+            kwargs[keyword] = wrap_app(kwargs[keyword], interceptor, instrumentation)
         return None, args, kwargs
 
     return Interceptor(before, lambda state, result: result, lambda state, exc: None, rewrites=True)
 
 
-def _wrap(app, interceptor, instrumentation):
-    if getattr(app, "_self_autotrace_wsgi", False) or not callable(app):
-        return app
-    import wrapt
-    wrapped = wrapt.FunctionWrapper(app, guard(interceptor, instrumentation))
-    wrapped._self_autotrace_wsgi = True
-    return wrapped
 
 
 def _close_ends(result, exchange):
