@@ -17,7 +17,8 @@ from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased)
 from opentelemetry.trace import get_current_span
 
-__all__ = ["build_sampler", "build_span_limits", "TokenBucket", "RateLimitedSampler", "LeafDropRule"]
+__all__ = ["build_sampler", "build_span_limits", "TokenBucket", "RateLimitedSampler", "LeafDropRule",
+           "quick_decider"]
 
 
 def build_sampler(settings, clock=time.monotonic):
@@ -47,6 +48,40 @@ def build_span_limits(settings):
         max_attribute_length=limit(settings.attribute_value_length_limit),
         max_span_attribute_length=limit(settings.span_attribute_value_length_limit),
     )
+
+
+def quick_decider(sampler):
+    """For always_on, always_off and the parent-based samplers over them with the
+    default delegates: a function `decide(parent_span_context or None) -> sampled`
+    giving the same decision as `sampler.should_sample` (whose result then carries
+    no attributes and the parent's trace state), without building a SamplingResult.
+    None for any other sampler: ask it."""
+    if sampler is ALWAYS_ON:
+        return _always
+    if sampler is ALWAYS_OFF:
+        return _never
+    if type(sampler) is ParentBased and sampler._root in (ALWAYS_ON, ALWAYS_OFF) \
+            and sampler._remote_parent_sampled is ALWAYS_ON and sampler._local_parent_sampled is ALWAYS_ON \
+            and sampler._remote_parent_not_sampled is ALWAYS_OFF \
+            and sampler._local_parent_not_sampled is ALWAYS_OFF:
+        return _follow_parent_else_on if sampler._root is ALWAYS_ON else _follow_parent_else_off
+    return None
+
+
+def _always(parent):
+    return True
+
+
+def _never(parent):
+    return False
+
+
+def _follow_parent_else_on(parent):
+    return True if parent is None else parent.trace_flags.sampled
+
+
+def _follow_parent_else_off(parent):
+    return False if parent is None else parent.trace_flags.sampled
 
 
 class LeafDropRule:

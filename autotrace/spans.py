@@ -2,6 +2,8 @@
 
 from opentelemetry.trace import Status, StatusCode
 
+from autotrace.lean_span import LeanSpan
+from autotrace.lean_tracer import LeanTracer
 from autotrace.semconv import ERROR_TYPE
 
 __all__ = ["qualified_name", "fail_span", "mark_failed", "data_free_message", "start_span", "add_attributes"]
@@ -85,6 +87,8 @@ def start_span(tracer, name, kind, attributes, context=None, links=None):
 
     The sampler is asked without them: the samplers autotrace builds do not look at
     attributes (a provider the app set up itself keeps its own, and gets them late)."""
+    if type(tracer) is LeanTracer:
+        return tracer.start(name, kind, attributes, context, links)
     span = tracer.start_span(name, context=context, kind=kind, links=links)
     if attributes:
         add_attributes(span, attributes)
@@ -99,6 +103,10 @@ def add_attributes(span, attributes):
     float, bool, tuples of str), without the SDK's per-value validation: a third of the
     cost of a span with a dozen attributes. Falls back to set_attributes whenever a
     limit could apply (attribute count, value length) or the SDK is not as expected."""
+    if type(span) is LeanSpan:
+        if span._end_time is None:
+            span._attributes.update(attributes)
+        return
     store = getattr(span, "_attributes", None)
     if type(store) is _fast_attributes_class() and store.max_value_len is None \
             and getattr(span, "_end_time", 0) is None:
@@ -123,3 +131,4 @@ def _fast_attributes_class():
         except Exception:
             pass
     return _fast_store
+

@@ -49,7 +49,13 @@ def tracer(scope):
         from autotrace import __version__
         from opentelemetry import trace
         start()
-        found = _tracers[scope] = trace.get_tracer(scope, __version__)
+        from autotrace.batching import BatchingProcessor
+        from autotrace.lean_tracer import lean_tracer_for
+        # Also over a provider the app set up itself: the lean tracer uses that
+        # provider's sampler, limits and processors, and falls back to its tracer
+        # whenever it is not the SDK's.
+        found = lean_tracer_for(trace.get_tracer(scope, __version__), (BatchingProcessor,))
+        _tracers[scope] = found
     return found
 
 

@@ -1,0 +1,180 @@
+"""LeanTracer: starts LeanSpans for our span builders, on the SDK provider's own parts.
+
+It takes everything that decides what a span is from the SDK tracer it wraps (sampler,
+id generator, resource, instrumentation scope, span limits, span processors), so a
+span it makes is the span the SDK would have made, only cheaper (see lean_span.py).
+The SDK tracer is used instead whenever this one could differ from it: a tracer
+disabled by a tracer configurator (checked per span), the SDK's own metrics switched
+on, a limit on attribute value lengths (OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT and the
+span one), an SDK other than the one this was written against.
+
+Two shortcuts, each taken only when it is exactly equivalent:
+* the sampler: for always_on / always_off and parent-based on top of them (the
+  default), the decision is read off the parent's sampled flag without building a
+  SamplingResult (sampling.quick_decider); any other sampler is asked as usual.
+* the processors: when every processor is one of our BatchingProcessors, whose
+  on_start does nothing, spans go straight to their on_end; a processor added by the
+  app (provider.add_span_processor) gets the full on_start / on_end sequence.
+"""
+
+from contextlib import contextmanager
+from random import getrandbits
+from time import time_ns
+
+from opentelemetry import trace as trace_api
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, get_current_span
+
+from autotrace.lean_span import LeanSpan
+
+__all__ = ["LeanTracer", "lean_tracer_for"]
+
+_INTERNAL = SpanKind.INTERNAL
+# (sampled, random trace id) -> flags, built once
+_FLAGS = {(s, r): TraceFlags((TraceFlags.SAMPLED if s else 0) | (TraceFlags.RANDOM_TRACE_ID if r else 0))
+          for s in (False, True) for r in (False, True)}
+
+
+def lean_tracer_for(sdk_tracer, processor_types):
+    """A LeanTracer over `sdk_tracer`, or `sdk_tracer` itself when it is not the SDK's
+    plain Tracer with the parts this module knows how to stand in for."""
+    try:
+        from opentelemetry.sdk.trace import Tracer
+        from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
+        if type(sdk_tracer) is not Tracer or type(sdk_tracer._tracer_metrics) is not NoOpTracerMetrics:
+            return sdk_tracer
+        if sdk_tracer._span_limits.max_span_attribute_length is not None:
+            return sdk_tracer   # our builders' values would need truncating one by one
+        sdk_tracer.span_processor._span_processors
+        sdk_tracer._tracer_config.is_enabled
+        return LeanTracer(sdk_tracer, processor_types)
+    except Exception:
+        return sdk_tracer
+
+
+class LeanTracer(trace_api.Tracer):
+    def __init__(self, sdk_tracer, processor_types):
+        from autotrace.sampling import quick_decider
+        self.sdk = sdk_tracer
+        self.resource = sdk_tracer.resource
+        self.instrumentation_scope = sdk_tracer._instrumentation_scope
+        self.instrumentation_info = sdk_tracer.instrumentation_info
+        self.limits = limits = sdk_tracer._span_limits
+        self.count_limit = limits.max_span_attributes
+        self._random_ids = type(sdk_tracer.id_generator) is RandomIdGenerator
+        self._decide = quick_decider(sdk_tracer.sampler)
+        self._processor_types = processor_types
+        self._seen = None          # the processors tuple the two fields below were made from
+        self._direct = None        # on_end of each processor, when all are ours; else None
+
+    # -- the path our builders take ---------------------------------------------------
+
+    def start(self, name, kind, attributes, context=None, links=None):
+        """A started span, or a NonRecordingSpan when sampled out. `attributes` must be
+        valid values (our builders' own); the span copies the dict."""
+        sdk = self.sdk
+        if not sdk._tracer_config.is_enabled:
+            return sdk.start_span(name, context=context, kind=kind, attributes=attributes, links=links)
+        parent = get_current_span(context).get_span_context()
+        if parent is None or not parent.is_valid:
+            parent = None
+            trace_id = self._new_trace_id()
+            random = self._random_ids or sdk.id_generator.is_trace_id_random()
+        else:
+            trace_id = parent.trace_id
+            random = parent.trace_flags.random_trace_id
+        decide = self._decide
+        if decide is not None:
+            sampled = recording = decide(parent)
+            trace_state = parent.trace_state if parent is not None else None
+            extra = None
+        else:
+            result = sdk.sampler.should_sample(context, trace_id, name, kind, None, links)
+            sampled = result.decision.is_sampled()
+            recording = result.decision.is_recording()
+            trace_state = result.trace_state
+            extra = result.attributes
+        span_context = SpanContext(trace_id, self._new_span_id(), False, _FLAGS[sampled, random], trace_state)
+        if not recording:
+            return NonRecordingSpan(span_context)
+        values = dict(extra) if extra else {}
+        if attributes:
+            values.update(attributes)
+        span = LeanSpan(name, span_context, parent, kind, values, time_ns(), self._links(links), self)
+        if self._on_end_all() is None:
+            sdk.span_processor.on_start(span, parent_context=context)
+        return span
+
+    def span_ended(self, span):
+        direct = self._on_end_all()
+        if direct is not None:
+            for on_end in direct:
+                on_end(span)
+            return
+        processors = self.sdk.span_processor
+        ending = getattr(processors, "_on_ending", None)
+        if ending is not None:
+            ending(span)
+        processors.on_end(span)
+
+    def _on_end_all(self):
+        processors = self.sdk.span_processor._span_processors
+        if processors is not self._seen:
+            ours = all(type(p) in self._processor_types for p in processors)
+            self._direct = tuple(p.on_end for p in processors) if ours else None
+            self._seen = processors
+        return self._direct
+
+    def _new_trace_id(self):
+        if self._random_ids:
+            trace_id = getrandbits(128)
+            while not trace_id:
+                trace_id = getrandbits(128)
+            return trace_id
+        return self.sdk.id_generator.generate_trace_id()
+
+    def _new_span_id(self):
+        if self._random_ids:
+            span_id = getrandbits(64)
+            while not span_id:
+                span_id = getrandbits(64)
+            return span_id
+        return self.sdk.id_generator.generate_span_id()
+
+    def _links(self, links):
+        if not links:
+            return ()
+        from opentelemetry.sdk.util import BoundedList
+        limits = self.limits
+        kept = [trace_api.Link(link.context, BoundedAttributes(
+                    limits.max_link_attributes, link.attributes, immutable=True,
+                    max_value_len=limits.max_attribute_length))
+                for link in links
+                if link and link.context and (link.context.is_valid or link.attributes or link.context.trace_state)]
+        return BoundedList.from_seq(limits.max_links, kept)
+
+    # -- the OpenTelemetry Tracer API, for anyone holding this tracer -----------------
+
+    def start_span(self, name, context=None, kind=_INTERNAL, attributes=None, links=None, start_time=None,
+                   record_exception=True, set_status_on_exception=True):
+        if start_time is not None:
+            return self.sdk.start_span(name, context, kind, attributes, links, start_time,
+                                       record_exception, set_status_on_exception)
+        if not attributes:
+            return self.start(name, kind, None, context, links)
+        cleaned = BoundedAttributes(None, attributes, immutable=False)
+        span = self.start(name, kind, dict(cleaned), context, links)
+        if type(span) is LeanSpan:
+            span._dropped_attributes += cleaned.dropped
+        return span
+
+    @contextmanager
+    def start_as_current_span(self, name, context=None, kind=_INTERNAL, attributes=None, links=None,
+                              start_time=None, record_exception=True, set_status_on_exception=True,
+                              end_on_exit=True):
+        span = self.start_span(name, context, kind, attributes, links, start_time,
+                               record_exception, set_status_on_exception)
+        with trace_api.use_span(span, end_on_exit=end_on_exit, record_exception=record_exception,
+                                set_status_on_exception=set_status_on_exception) as current:
+            yield current
