@@ -1,5 +1,11 @@
 """urllib3 1.26 and 2.x: one CLIENT span per `HTTPConnectionPool.urlopen` (PoolManager
-and `urllib3.request()` go through it; its own retries and redirects stay inside it)."""
+and `urllib3.request()` go through it; its own retries and redirects stay inside it).
+
+With `preload_content=False` the body is still on the wire when urlopen returns: the
+span then ends when the response gives its connection back (`release_conn`, which
+urllib3 calls itself once the body is read to the end) or is closed (`close`, which
+io.IOBase also calls when an unread response is garbage-collected), so it covers the
+body and never stays open for good."""
 
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
@@ -30,6 +36,13 @@ def _response_headers(response):
     return response.headers
 
 
+def _still_open(response):
+    try:
+        return not response.isclosed()   # the body is unread (preload_content=False)
+    except Exception:   # a response class of its own: end the span now
+        return False
+
+
 SPEC = Instrumentation(
     name="urllib3",
     modules=("urllib3",),
@@ -38,6 +51,9 @@ SPEC = Instrumentation(
     description="HTTP client spans and outgoing trace context for urllib3 (PoolManager and pools)",
     patches=(
         Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen",
-              Wrapper("_http.client", describe=_describe, response=_response, response_headers=_response_headers)),
+              Wrapper("_http.client", describe=_describe, response=_response, response_headers=_response_headers,
+                      still_open=_still_open)),
+        Patch("urllib3.response", "HTTPResponse.release_conn", Wrapper("_http.finish")),
+        Patch("urllib3.response", "HTTPResponse.close", Wrapper("_http.finish")),
     ),
 )

@@ -33,3 +33,26 @@ def configure(monkeypatch):
         monkeypatch.setattr(bootstrap, "_settings", settings)
         return settings
     return apply
+
+
+def serve_slowly(httpserver, path, chunks=4, pause=0.1, chunk=b"x" * 1000):
+    """`path` answers 200 at once, then sends its body in `chunks` parts `pause`
+    seconds apart (no Content-Length: the body ends when the server closes)."""
+    import time
+    from werkzeug import Response
+
+    def body():
+        for _ in range(chunks):
+            time.sleep(pause)
+            yield chunk
+
+    httpserver.expect_request(path).respond_with_handler(lambda request: Response(body(), status=200))
+    return chunks * len(chunk)
+
+
+def assert_covers_body(span, headers_at_ns, read_at_ns, seconds_after_headers):
+    """The span ended with the body (at least `seconds_after_headers` after the call
+    returned with the headers, at the latest when the app had read it), not when the
+    headers arrived. (The server sends its headers with the first chunk.)"""
+    assert headers_at_ns < span.end_time <= read_at_ns, (headers_at_ns, span.end_time, read_at_ns)
+    assert (span.end_time - headers_at_ns) / 1e9 >= seconds_after_headers * 0.9

@@ -1,11 +1,14 @@
 """urllib3 (PoolManager and pools) against a real local HTTP server."""
 
+import gc
+import time
+
 import pytest
 import urllib3
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from http_checks import assert_carried
+from http_checks import assert_carried, assert_covers_body, serve_slowly
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ def test_the_pools_default_headers_do_not_keep_our_headers(traced, spans, httpse
 
 def test_status_errors(traced, spans, httpserver):
     httpserver.expect_request("/gone").respond_with_data("no", status=410)
-    assert urllib3.request("DELETE", httpserver.url_for("/gone")).status == 410
+    assert urllib3.PoolManager().request("DELETE", httpserver.url_for("/gone")).status == 410
     (span,) = spans()
     assert span.name == "DELETE" and span.attributes["error.type"] == "410"
     assert span.status.status_code == StatusCode.ERROR
@@ -69,7 +72,57 @@ def test_refused_connection_reaches_the_app_as_the_same_exception(traced, spans)
 def test_nested_in_a_manual_span(traced, spans, httpserver):
     httpserver.expect_request("/").respond_with_data("ok")
     with trace.get_tracer("test").start_as_current_span("job") as job:
-        urllib3.request("GET", httpserver.url_for("/"))
+        urllib3.PoolManager().request("GET", httpserver.url_for("/"))
     client, parent = spans()
     assert client.parent.span_id == job.context.span_id
     assert_carried(client, httpserver.log[0][0].headers["traceparent"])
+
+
+# -- preload_content=False: the body is streamed after urlopen returns ------------------
+
+def test_a_streamed_body_keeps_the_span_open_until_it_is_read(traced, spans, httpserver):
+    size = serve_slowly(httpserver, "/slow", chunks=4, pause=0.1)
+    http = urllib3.PoolManager()
+    response = http.request("GET", httpserver.url_for("/slow"), preload_content=False)
+    headers_at = time.time_ns()
+    assert spans() == []   # the status and headers are in, the body is not
+    body = b"".join(response.stream(1000))
+    read_at = time.time_ns()
+    assert len(body) == size
+    (span,) = spans()      # urllib3 gives the connection back at the end of the body
+    assert_covers_body(span, headers_at, read_at, 0.3)
+    assert span.attributes["http.response.status_code"] == 200
+    assert_carried(span, httpserver.log[0][0].headers["traceparent"])
+
+
+def test_read_in_one_call_and_released_by_hand(traced, spans, httpserver):
+    serve_slowly(httpserver, "/slow", chunks=3, pause=0.1)
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", httpserver.port)
+    response = pool.urlopen("GET", "/slow", preload_content=False, release_conn=True)
+    headers_at = time.time_ns()
+    assert len(response.read()) == 3000
+    read_at = time.time_ns()
+    response.release_conn()   # a second end point: no second span, no error
+    (span,) = spans()
+    assert_covers_body(span, headers_at, read_at, 0.2)
+
+
+@pytest.mark.parametrize("end", ["release_conn", "close", "drain_conn"])
+def test_a_response_given_up_unread_ends_its_span_there(traced, spans, httpserver, end):
+    serve_slowly(httpserver, "/slow", chunks=2, pause=0.05)
+    response = urllib3.PoolManager().request("GET", httpserver.url_for("/slow"), preload_content=False)
+    assert spans() == []
+    getattr(response, end)()
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 200
+
+
+def test_a_response_dropped_unread_ends_its_span_when_collected(traced, spans, httpserver):
+    serve_slowly(httpserver, "/slow", chunks=2, pause=0.05)
+    response = urllib3.PoolManager().request("GET", httpserver.url_for("/slow"), preload_content=False)
+    assert spans() == []
+    del response
+    gc.collect()
+    (span,) = spans()
+    assert span.name == "GET"
+
