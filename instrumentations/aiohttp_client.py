@@ -1,6 +1,10 @@
 """aiohttp's client: one CLIENT span per `ClientSession._request` (get, post, request,
-`async with session.get(...)`; redirects followed inside it stay in its span). The span
-ends when the status and headers have arrived, as aiohttp returns the response then."""
+`async with session.get(...)`; redirects followed inside it stay in its span).
+
+aiohttp returns the response when the status and headers have arrived; the span goes
+on until the body has (`_response_eof`, aiohttp's own end-of-payload callback), or the
+app gives the response up first (`release`, which `async with` calls, or `close`), or
+drops it unread (`__del__`). A body that arrived with the headers ends it at once."""
 
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
@@ -29,6 +33,10 @@ def _response_headers(response):
     return response.headers
 
 
+def _still_open(response):
+    return not response.closed
+
+
 SPEC = Instrumentation(
     name="aiohttp_client",
     modules=("aiohttp",),
@@ -37,6 +45,11 @@ SPEC = Instrumentation(
     description="HTTP client spans and outgoing trace context for aiohttp.ClientSession",
     patches=(
         Patch("aiohttp", "ClientSession._request", Wrapper("_http.client", describe=_describe, response=_response,
-                                                           response_headers=_response_headers, is_async=True)),
+                                                           response_headers=_response_headers, still_open=_still_open,
+                                                           is_async=True)),
+        Patch("aiohttp.client_reqrep", "ClientResponse._response_eof", Wrapper("_http.finish")),
+        Patch("aiohttp.client_reqrep", "ClientResponse.release", Wrapper("_http.finish")),
+        Patch("aiohttp.client_reqrep", "ClientResponse.close", Wrapper("_http.finish")),
+        Patch("aiohttp.client_reqrep", "ClientResponse.__del__", Wrapper("_http.finish")),
     ),
 )

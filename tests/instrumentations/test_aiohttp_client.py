@@ -1,6 +1,8 @@
 """aiohttp's ClientSession against a real aiohttp server on 127.0.0.1."""
 
 import asyncio
+import gc
+import time
 
 import aiohttp
 import pytest
@@ -8,7 +10,7 @@ from aiohttp import web
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from http_checks import assert_carried
+from http_checks import assert_carried, assert_covers_body
 
 
 @pytest.fixture
@@ -26,6 +28,14 @@ def serve_and_run(scenario):
         status = int(request.query.get("status", "200"))
         if request.path == "/slow":
             await asyncio.sleep(1)
+        if request.path == "/stream":   # headers now, then 4 chunks 0.1 s apart
+            response = web.StreamResponse(headers={"X-Served-By": "test"})
+            await response.prepare(request)
+            for _ in range(4):
+                await asyncio.sleep(0.1)
+                await response.write(b"x" * 1000)
+            await response.write_eof()
+            return response
         return web.Response(text="ok", status=status, headers={"X-Served-By": "test"})
 
     async def main():
@@ -98,3 +108,54 @@ def test_refused_and_timeout_reach_the_app_unchanged(traced, spans):
     assert first.attributes["error.type"] == "%s.%s" % (type(refused).__module__, type(refused).__qualname__)
     assert second.attributes["error.type"] == "TimeoutError"
     assert first.status.status_code == second.status.status_code == StatusCode.ERROR
+
+
+def test_a_streamed_body_keeps_the_span_open_until_it_has_arrived(traced, spans):
+    async def scenario(base):
+        async with aiohttp.ClientSession() as session:
+            async with session.get(base + "/stream") as response:
+                headers_at = time.time_ns()
+                open_then = len(spans())
+                body = b"".join([chunk async for chunk in response.content.iter_chunked(100)])
+                read_at = time.time_ns()
+                closed_by_then = len(spans())
+        return headers_at, open_then, body, read_at, closed_by_then
+
+    (headers_at, open_then, body, read_at, closed_by_then), received = serve_and_run(scenario)
+    assert len(body) == 4000
+    assert (open_then, closed_by_then) == (0, 1)   # ended by the body's end, before the `async with` did
+    (span,) = spans()
+    assert_covers_body(span, headers_at, read_at, 0.4)
+    assert span.attributes["http.response.status_code"] == 200
+    assert_carried(span, received[0]["traceparent"])
+
+
+def test_a_response_released_or_closed_unread_ends_its_span_there(traced, spans):
+    async def scenario(base):
+        ended = []
+        async with aiohttp.ClientSession() as session:
+            for end in ("release", "close"):
+                response = await session.get(base + "/stream")
+                before = len(spans())
+                getattr(response, end)()
+                ended.append((before, len(spans())))
+        return ended
+
+    ended, _ = serve_and_run(scenario)
+    assert ended == [(0, 1), (1, 2)]
+    for span in spans():
+        assert (span.end_time - span.start_time) / 1e9 < 0.4   # not waiting for the body
+        assert span.attributes["http.response.status_code"] == 200
+
+
+def test_a_response_dropped_unread_ends_its_span_when_collected(traced, spans):
+    async def scenario(base):
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(base + "/stream")
+            open_then = len(spans())
+            del response
+        gc.collect()   # the connection (and its reference to the response) is gone with the session
+        return open_then, len(spans())
+
+    (open_then, after), _ = serve_and_run(scenario)
+    assert (open_then, after) == (0, 1)
