@@ -125,12 +125,20 @@ def begin(instrumentation, describe, add_header):
     return Interceptor(before, after, failed)
 
 
-def sending(instrumentation, is_async=False):
+def sending(instrumentation, is_async=False, sent_headers=None):
     """A middle step: when it raises (connection refused, say), the waiting span ends
-    with that error; when it succeeds, the span keeps waiting."""
+    with that error; when it succeeds, the span keeps waiting.
+
+    `sent_headers(instance)` -> the (name, value) pairs sent so far: given for the step
+    that sends the headers, it records the request headers the user asked to capture."""
     policy = _Policy(instrumentation)
+    capture = policy.request_capture if sent_headers is not None else None
 
     def before(instance, args, kwargs):
+        if capture is not None:
+            pending = getattr(instance, "__dict__", {}).get(PENDING)
+            if pending is not None:
+                pending[0].set_attributes(capture.attributes(sent_headers(instance)))
         return instance   # request() starts the span inside this call, so look only on failure
 
     def after(instance, result):

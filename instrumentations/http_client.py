@@ -1,7 +1,8 @@
 """The standard library's http.client, and so urllib.request (and xmlrpc.client) too.
 
 A request is sent in steps, so the span does not wrap one call: it starts in
-`putrequest` (which `request()` calls), sends its trace headers right after it, ends
+`putrequest` (which `request()` calls), sends its trace headers right after it, records
+the request headers asked for in `endheaders` (all of them are written by then), ends
 with an error if sending fails (`request`, `endheaders`: connection refused, DNS),
 and ends in `getresponse`, when the status line and headers have arrived.
 """
@@ -27,6 +28,18 @@ def _add_header(instance, name, value):
     instance.putheader(name, value)
 
 
+def _sent_headers(connection):
+    # putheader() writes "Name: value" lines to the connection's buffer, after the
+    # request line, and endheaders() sends them: read there, headers cost nothing
+    # unless capture is asked for (a wrapper on putheader would cost every header).
+    pairs = []
+    for line in (getattr(connection, "_buffer", None) or ())[1:]:
+        name, colon, value = line.partition(b":")
+        if colon:   # several values of one putheader() call are folded onto one line
+            pairs.append((name.strip(), value.replace(b"\r\n\t", b" ").strip()))
+    return pairs
+
+
 def _response(response):
     return response.status, _PROTOCOLS.get(response.version)
 
@@ -45,7 +58,7 @@ SPEC = Instrumentation(
         Patch("http.client", "HTTPConnection.putrequest", Wrapper("_http.begin", describe=_describe,
                                                                   add_header=_add_header)),
         Patch("http.client", "HTTPConnection.request", Wrapper("_http.sending")),
-        Patch("http.client", "HTTPConnection.endheaders", Wrapper("_http.sending")),
+        Patch("http.client", "HTTPConnection.endheaders", Wrapper("_http.sending", sent_headers=_sent_headers)),
         Patch("http.client", "HTTPConnection.getresponse",
               Wrapper("_http.finish", response=_response, response_headers=_response_headers)),
     ),

@@ -8,7 +8,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from http_checks import assert_carried
+from http_checks import assert_carried, configure  # noqa: F401 (fixture)
 
 
 @pytest.fixture
@@ -103,3 +103,52 @@ def test_a_bad_header_ends_the_span_with_the_error(traced, spans, httpserver):
     assert span.attributes["error.type"] == "ValueError"
     assert "Invalid header value" in str(info.value)
     connection.close()
+
+
+def test_request_headers_are_captured_when_asked_with_credentials_redacted(configure, instrument, spans,
+                                                                           httpserver):
+    configure(OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_CLIENT_REQUEST=(
+                  "X-Request-Id,Authorization,Proxy-Authorization,Cookie,X-Api-Key,X-Team,X-Twice,User-Agent,"
+                  "traceparent"),
+              OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SANITIZE_FIELDS="x-team")
+    instrument("http_client")
+    httpserver.expect_request("/").respond_with_data("ok")
+    secret = {"X-Request-Id": "r-1", "Authorization": "Bearer s3cret", "Proxy-Authorization": "Basic pr0xy",
+              "Cookie": "sid=c00kie", "X-Api-Key": "k3y", "X-Team": "blue", "X-Unasked": "u"}
+    request = urllib.request.Request(httpserver.url_for("/"), headers=secret)
+    urllib.request.urlopen(request).read()
+    connection = http.client.HTTPConnection("127.0.0.1", httpserver.port)
+    connection.putrequest("GET", "/")        # step by step: a header sent twice, one with two values
+    connection.putheader("X-Twice", "one")
+    connection.putheader("X-Twice", "two", "three")
+    connection.putheader("Authorization", b"Basic YWxpY2U6aHVudGVyMg==")
+    connection.endheaders()
+    connection.getresponse().read()
+    connection.close()
+
+    via_urllib, by_steps = spans()
+    attributes = dict(via_urllib.attributes)
+    assert attributes["http.request.header.x-request-id"] == ("r-1",)
+    for name in ("authorization", "proxy-authorization", "cookie", "x-api-key", "x-team"):
+        assert attributes["http.request.header." + name] == ("REDACTED",), name
+    assert attributes["http.request.header.user-agent"][0].startswith("Python-urllib/")
+    assert "http.request.header.x-unasked" not in attributes
+    assert not any(word in repr(attributes) for word in ("s3cret", "pr0xy", "c00kie", "k3y", "blue"))
+    # what was sent, our trace header included (it is sent by then)
+    (received, _), (stepped, _) = httpserver.log
+    assert attributes["http.request.header.traceparent"] == (received.headers["traceparent"],)
+    assert_carried(via_urllib, received.headers["traceparent"])
+
+    attributes = dict(by_steps.attributes)
+    assert attributes["http.request.header.x-twice"] == ("one", "two three")
+    assert attributes["http.request.header.authorization"] == ("REDACTED",)
+    assert "YWxpY2U6aHVudGVyMg" not in repr(attributes)
+    assert_carried(by_steps, stepped.headers["traceparent"])
+
+
+def test_no_request_header_attributes_unless_asked(traced, spans, httpserver):
+    httpserver.expect_request("/").respond_with_data("ok")
+    request = urllib.request.Request(httpserver.url_for("/"), headers={"Authorization": "Bearer x"})
+    urllib.request.urlopen(request).read()
+    (span,) = spans()
+    assert not any(key.startswith("http.request.header.") for key in span.attributes)
