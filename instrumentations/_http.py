@@ -31,12 +31,13 @@ with the first step and waits on the connection object for the response.
 from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.context import Context, get_current
+from opentelemetry.trace import INVALID_SPAN, SpanKind, Status, StatusCode, set_span_in_context
 
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
-from autotrace.propagation.suppression import http_spans_suppressed, suppress_http_spans
+from autotrace.propagation.suppression import SUPPRESS_HTTP_KEY, suppress_http_spans
 from autotrace.redaction import redact_url, url_secrets
 from autotrace.spans import add_attributes, fail_span, start_span
 
@@ -50,6 +51,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _CACHE_LIMIT = 1024
 # OTEL_PYTHON_<LIB>_EXCLUDED_URLS: OpenTelemetry's name for a library, where it differs from ours
 _LIBRARY_ALIASES = {"http_client": ("urllib",)}
+# The key set_span_in_context stores a span under (the API keeps its name private):
+# with it, one copy of the context carries both the span and the suppression mark.
+_SPAN_KEY = next(iter(set_span_in_context(INVALID_SPAN, Context())))
+_ERROR = Status(StatusCode.ERROR)
 
 
 def client(instrumentation, describe, response, response_headers=None, still_open=None, is_async=False):
@@ -57,14 +62,15 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
     policy = _Policy(instrumentation, response, response_headers)
 
     def before(instance, args, kwargs):
-        if http_spans_suppressed():
+        current = get_current()
+        if current.get(SUPPRESS_HTTP_KEY):   # inside another HTTP client's span
             return None
         described = describe(instance, args, kwargs)
         if described is None:
             return None
         method, url, headers = described
-        span, context = policy.start(method, url, headers)
-        return span, otel_context.attach(suppress_http_spans(context)), url
+        span, context = policy.start(method, url, headers, current)
+        return span, otel_context.attach(context), url
 
     def after(state, result):
         if state is None:
@@ -72,7 +78,8 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
         span, token, _url = state
         otel_context.detach(token)
         if span is not None:
-            policy.record_response(span, result)
+            if span.is_recording():
+                policy.record_response(span, result)
             if still_open is not None and still_open(result):
                 setattr(result, PENDING, (span, _url))
             else:
@@ -97,14 +104,15 @@ def begin(instrumentation, describe, add_header):
     policy = _Policy(instrumentation)
 
     def before(instance, args, kwargs):
-        if http_spans_suppressed():
+        current = get_current()
+        if current.get(SUPPRESS_HTTP_KEY):
             return None
         described = describe(instance, args, kwargs)
         if described is None:
             return None
         _end_abandoned(instance)
         method, url = described
-        return instance, policy.start(method, url, None)[0], url
+        return instance, policy.start(method, url, None, current)[0], url
 
     def after(state, result):
         if state is None:
@@ -193,24 +201,29 @@ class _Policy:
                                               sanitize) or None
         self.response = response
         self.response_headers = response_headers
-        self._attributes = {}   # (method, url) -> request attributes; the SDK copies them into each span
+        self._requests = {}   # (method, url) -> (span name, request attributes); the span copies them
+        self._tracer = None
 
-    def start(self, method, url, headers):
-        """(span, context with it) or (None, None) for an excluded URL; injects into `headers`."""
+    def start(self, method, url, headers, current):
+        """(span, `current` with the span and HTTP spans suppressed), or (None, `current`
+        with HTTP spans suppressed) for an excluded URL; injects into `headers`."""
         url = str(url) if url is not None else ""
         if self.excluded is not None and self.excluded.excluded(url):
             if headers is not None:
-                self.inject(headers, None, url)
-            return None, None
+                self.inject(headers, current, url)
+            return None, suppress_http_spans(current)
         key = (method, url)
-        attributes = self._attributes.get(key)
-        if attributes is None:   # a service calls the same few URLs: parse and redact each once
-            attributes = request_attributes(method, url, self.extra_redacted)
-            if len(self._attributes) >= _CACHE_LIMIT:
-                self._attributes.clear()
-            self._attributes[key] = attributes
-        span = start_span(tracing.tracer(self.scope), _span_name(method), SpanKind.CLIENT, attributes)
-        context = set_span_in_context(span)
+        request = self._requests.get(key)
+        if request is None:   # a service calls the same few URLs: parse and redact each once
+            request = (_span_name(method), request_attributes(method, url, self.extra_redacted))
+            if len(self._requests) >= _CACHE_LIMIT:
+                self._requests.clear()
+            self._requests[key] = request
+        tracer = self._tracer
+        if tracer is None:
+            tracer = self._tracer = tracing.tracer(self.scope)
+        span = start_span(tracer, request[0], SpanKind.CLIENT, request[1], current)
+        context = Context({**current, _SPAN_KEY: span, SUPPRESS_HTTP_KEY: True})   # set_value, once for both
         if headers is not None:
             self.inject(headers, context, url)
             if self.request_capture is not None:
@@ -225,13 +238,16 @@ class _Policy:
 
     def record_response(self, span, result):
         status, protocol = self.response(result)
+        attributes = {}
         if status is not None:
-            add_attributes(span, {semconv.HTTP_RESPONSE_STATUS_CODE: status})
+            attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = status
             if status >= 400:
-                span.set_attribute(semconv.ERROR_TYPE, str(status))
-                span.set_status(Status(StatusCode.ERROR))
+                attributes[semconv.ERROR_TYPE] = str(status)
+                span.set_status(_ERROR)
         if protocol:
-            span.set_attribute(semconv.NETWORK_PROTOCOL_VERSION, protocol)
+            attributes[semconv.NETWORK_PROTOCOL_VERSION] = protocol
+        if attributes:   # one call: the SDK checks each set_attribute under its lock
+            add_attributes(span, attributes)
         if self.response_capture is not None and self.response_headers is not None:
             span.set_attributes(self.response_capture.attributes(self.response_headers(result)))
 

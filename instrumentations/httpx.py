@@ -10,9 +10,15 @@ def _describe(instance, args, kwargs):
     return request.method, str(request.url), request.headers
 
 
+_PROTOCOLS = {"HTTP/1.0": "1.0", "HTTP/1.1": "1.1", "HTTP/2": "2", "HTTP/3": "3"}
+
+
 def _response(response):
     version = response.http_version   # "HTTP/1.1", "HTTP/2"
-    return response.status_code, version[5:] if version.startswith("HTTP/") else None
+    protocol = _PROTOCOLS.get(version)
+    if protocol is None and version.startswith("HTTP/"):
+        protocol = version[5:]
+    return response.status_code, protocol
 
 
 def _response_headers(response):
