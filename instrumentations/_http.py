@@ -8,7 +8,10 @@ A client's spec supplies small functions that pull facts out of its own objects:
     response(result) -> (status_code, protocol_version or None)
     response_headers(result) -> the response's header mapping (optional)
     still_open(result) -> True when the body is still being streamed (optional); the
-        span then ends in `finish`, patched onto the response's close.
+        span then waits on the response and ends in `finish`, which the spec patches
+        onto whatever ends the body: its last read, its release, its close, and
+        whatever runs when an unread response is garbage-collected, so no span waits
+        longer than the response object lives.
 
 Everything else is here: the CLIENT span named by the method, stable HTTP attributes,
 URL redaction, excluded URLs, context injection (only to allowed hosts), header
