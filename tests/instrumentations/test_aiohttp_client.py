@@ -125,7 +125,7 @@ def test_a_streamed_body_keeps_the_span_open_until_it_has_arrived(traced, spans)
     assert len(body) == 4000
     assert (open_then, closed_by_then) == (0, 1)   # ended by the body's end, before the `async with` did
     (span,) = spans()
-    assert_covers_body(span, headers_at, read_at, 0.4)
+    assert_covers_body(span, headers_at, read_at, 0.3)
     assert span.attributes["http.response.status_code"] == 200
     assert_carried(span, received[0]["traceparent"])
 
@@ -138,13 +138,13 @@ def test_a_response_released_or_closed_unread_ends_its_span_there(traced, spans)
                 response = await session.get(base + "/stream")
                 before = len(spans())
                 getattr(response, end)()
-                ended.append((before, len(spans())))
+                ended.append((before, len(spans()), time.time_ns()))
         return ended
 
     ended, _ = serve_and_run(scenario)
-    assert ended == [(0, 1), (1, 2)]
-    for span in spans():
-        assert (span.end_time - span.start_time) / 1e9 < 0.4   # not waiting for the body
+    assert [counts[:2] for counts in ended] == [(0, 1), (1, 2)]
+    for span, (_, _, given_up_at) in zip(spans(), ended):
+        assert span.end_time <= given_up_at   # then, not when the body would have ended
         assert span.attributes["http.response.status_code"] == 200
 
 
