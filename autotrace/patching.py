@@ -32,10 +32,12 @@ class Interceptor:
     with those arguments instead (a comment added to a SQL statement, a factory
     argument swapped). If `before` fails, the app's own arguments are used.
 
-    `accepts(args, kwargs)` (async only): False sends the call straight to the original,
-    synchronously. An async wrapper otherwise returns a coroutine for any arguments,
-    where the original raises TypeError at once; servers probe for that error (uvicorn
-    calls `app()` to tell an ASGI app from an app factory)."""
+    `accepts(instance, args, kwargs)` (async only): False sends the call straight to the
+    original, synchronously. An async wrapper otherwise returns a coroutine for any
+    arguments, where the original raises TypeError at once; servers probe for that
+    error (uvicorn calls `app()` to tell an ASGI app from an app factory). It also
+    spares the calls this layer has nothing to do for (an inner layer of a request an
+    outer one traces) a coroutine of ours around the original's."""
 
     __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts")
 
@@ -176,9 +178,15 @@ def _make_wrapper(interceptor, switch):
             return async_wrapper
 
         def checked_wrapper(wrapped, instance, args, kwargs):
-            if not accepts(args, kwargs):
-                return wrapped(*args, **kwargs)
-            return async_wrapper(wrapped, instance, args, kwargs)
+            if switch.on:
+                try:
+                    accepted = accepts(instance, args, kwargs)
+                except Exception as exc:
+                    switch.trip(exc)
+                    accepted = False
+                if accepted:
+                    return async_wrapper(wrapped, instance, args, kwargs)
+            return wrapped(*args, **kwargs)
         return checked_wrapper
 
     def wrapper(wrapped, instance, args, kwargs):

@@ -38,17 +38,24 @@ def application(instrumentation, skip=None, claim=None):
     policy = ServerPolicy(instrumentation)
     switch = switch_for(instrumentation)
 
-    def before(instance, args, kwargs):
-        if len(args) != 3:
-            return None, args, kwargs
-        scope, receive, send = args
-        if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket"):
-            return None, args, kwargs
+    def accepts(instance, args, kwargs):
+        """Whether this layer traces the call; decided before any coroutine of ours."""
+        if len(args) != 3 or kwargs:
+            return False
+        scope = args[0]
+        if not isinstance(scope, dict) or scope.get("type") not in _TRACED_SCOPES:
+            return False
         if skip is not None and skip(instance):
-            return None, args, kwargs
-        if MARK in scope:
+            return False
+        if MARK in scope:   # an outer layer traces this request
             if claim is not None:
                 claim(scope)
+            return False
+        return True
+
+    def before(instance, args, kwargs):
+        scope, receive, send = args
+        if MARK in scope:   # a layer between accepts and here took it (never seen; cheap to be sure)
             return None, args, kwargs
         index = index_headers(scope.get("headers") or ())
         exchange = policy.start(index, lambda: request_facts(scope, policy, index), index_getter)
@@ -76,11 +83,10 @@ def application(instrumentation, skip=None, claim=None):
                 exchange.fail(exc)
             exchange.end()
 
-    return Interceptor(before, after, failed, is_async=True, rewrites=True, accepts=_asgi_call)
+    return Interceptor(before, after, failed, is_async=True, rewrites=True, accepts=accepts)
 
 
-def _asgi_call(args, kwargs):
-    return len(args) == 3 and not kwargs
+_TRACED_SCOPES = ("http", "websocket")
 
 
 def server_app(instrumentation, attribute):

@@ -78,8 +78,10 @@ class ServerPolicy:
         (but `headers` and `getter`) and is called only when a span may be made, so a
         request sampled out for certain costs the header lookups and little else."""
         incoming = self._extract(carrier, getter)
-        if self.excluded is None and not self.public and tracing.span_dropped(incoming):
-            return Exchange(None, otel_context.attach(_unsampled(incoming)), self, None)
+        if self.excluded is None and not self.public:
+            if tracing.span_dropped(incoming):
+                return Exchange(None, otel_context.attach(_unsampled(incoming)), self, None)
+            return self._begin(incoming, carrier, sampling_checked=True, **facts())
         return self._begin(incoming, carrier, **facts())
 
     def begin(self, method, scheme, host, port, path, query, headers, client=None, user_agent=None,
@@ -97,7 +99,7 @@ class ServerPolicy:
         return tracing.propagator().extract(carrier, context=otel_context.Context(), getter=getter)
 
     def _begin(self, incoming, headers, method, scheme, host, port, path, query, client=None, user_agent=None,
-               protocol=None, header_pairs=None, websocket=False):
+               protocol=None, header_pairs=None, websocket=False, sampling_checked=False):
         if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
             return Exchange(None, otel_context.attach(incoming), self, method)
         links = None
@@ -105,7 +107,7 @@ class ServerPolicy:
             caller = _span_context(incoming)
             links = [Link(caller)] if caller is not None else None
             incoming = otel_context.Context()
-        if tracing.span_dropped(incoming):
+        if not sampling_checked and tracing.span_dropped(incoming):
             # Sampled out for certain: no span, no attributes; the request's code and the
             # services it calls still get the (unsampled) trace context.
             return Exchange(None, otel_context.attach(_unsampled(incoming)), self, method)

@@ -10,9 +10,15 @@ a view raises is recorded when Flask's `handle_exception` turns it into a 500.
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
 
+_request = None   # flask.request, once Flask is loaded (this spec must not import it)
+
+
 def _rule(instance, args, kwargs):
-    from flask import request   # loaded with Flask itself
-    rule = request.url_rule
+    global _request
+    if _request is None:
+        from flask import request
+        _request = request
+    rule = _request.url_rule
     return rule.rule if rule is not None else None
 
 

@@ -32,8 +32,15 @@ def _mount(instance, args, kwargs):
     return prefix + "/{path}"
 
 
+_FASTAPI_TYPES = {}   # type -> whether it is a FastAPI app (asked on every request)
+
+
 def _is_fastapi(instance):
-    return any(cls.__module__ == "fastapi.applications" for cls in type(instance).__mro__)
+    kind = type(instance)
+    found = _FASTAPI_TYPES.get(kind)
+    if found is None:
+        found = _FASTAPI_TYPES[kind] = any(cls.__module__ == "fastapi.applications" for cls in kind.__mro__)
+    return found
 
 
 SPEC = Instrumentation(
