@@ -15,9 +15,10 @@ import math
 TARGET_RATIO = 0.9
 MAX_ROUNDS = 3
 
-# Tables with an index on trace_id. span_attributes has none (see schema.py): it is
+# Tables keyed by trace_no. span_attributes and calls are not (see schema.py): they are
 # swept once per prune instead of once per deleted trace.
-_TABLES_BY_TRACE = ("spans", "trace_services", "traces")
+_TABLES_BY_TRACE = ("spans", "traces")
+_SWEPT = ("span_attributes", "calls")
 
 
 def live_bytes(conn):
@@ -46,12 +47,13 @@ def prune(conn, max_bytes):
         share = (used - target) / used
         count = max(1, math.ceil(total * share))
         doomed = [(row[0],) for row in conn.execute(
-            "SELECT trace_id FROM traces ORDER BY start_ns LIMIT ?", (count,))]
+            "SELECT trace_no FROM traces ORDER BY start_ns LIMIT ?", (count,))]
         for table in _TABLES_BY_TRACE:
-            conn.executemany(f"DELETE FROM {table} WHERE trace_id = ?", doomed)
+            conn.executemany(f"DELETE FROM {table} WHERE trace_no = ?", doomed)
         deleted += len(doomed)
     if deleted:
-        conn.execute("DELETE FROM span_attributes "
-                     "WHERE trace_id NOT IN (SELECT trace_id FROM traces)")
+        for table in _SWEPT:
+            conn.execute(f"DELETE FROM {table} "
+                         "WHERE trace_no NOT IN (SELECT trace_no FROM traces)")
     conn.execute("PRAGMA incremental_vacuum").fetchall()
     return deleted

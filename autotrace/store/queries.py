@@ -134,7 +134,9 @@ def _list_sql(service, errors_only, limit, operation, min_duration_ns, max_durat
               since_ns, until_ns, attributes):
     where, params = [], []
     if service:
-        where.append("trace_id IN (SELECT trace_id FROM trace_services WHERE service_name = ?)")
+        # Each service of a trace is in the attribute index under service.name.
+        where.append("trace_no IN (SELECT trace_no FROM span_attributes "
+                     "WHERE key = 'service.name' AND value = ?)")
         params.append(service)
     if errors_only:
         where.append("error_count > 0")
@@ -149,7 +151,7 @@ def _list_sql(service, errors_only, limit, operation, min_duration_ns, max_durat
             where.append(f"{column} {op} ?")
             params.append(int(value))
     for key, value in parse_attribute_filters(attributes):
-        where.append("trace_id IN (SELECT trace_id FROM span_attributes WHERE key = ? AND value = ?)")
+        where.append("trace_no IN (SELECT trace_no FROM span_attributes WHERE key = ? AND value = ?)")
         params.extend((key, value))
     sql = "SELECT * FROM traces"
     if where:
@@ -179,6 +181,7 @@ def parse_attribute_filters(attributes):
 
 def _trace_dict(row):
     trace = dict(row)
+    trace.pop("trace_no", None)  # the store's own key, not part of the answer
     trace["services"] = json.loads(trace["services"] or "[]")
     trace["complete"] = trace["root_span_id"] is not None
     # What to call the trace: its root, or the earliest span seen while it has none.
@@ -199,13 +202,14 @@ def get_trace(path, trace_id):
     wanted = normalize_trace_id(trace_id)
 
     def work(conn):
-        full = _resolve(conn, wanted)
-        if full is None:
+        found = _resolve(conn, wanted)
+        if found is None:
             return []
-        rows = conn.execute("SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id",
-                            (full,))
+        trace_no, full = found
+        rows = conn.execute("SELECT * FROM spans WHERE trace_no = ? ORDER BY start_ns, span_id",
+                            (trace_no,))
         resources = {}  # one process's spans share one resource text: decode it once
-        return [_span_dict(row, resources) for row in rows]
+        return [_span_dict(row, full, resources) for row in rows]
 
     return _read(path, work, [])
 
@@ -221,12 +225,14 @@ def normalize_trace_id(text):
 
 
 def _resolve(conn, wanted):
+    """(trace_no, full trace id) for a full id or a unique prefix, or None."""
     if len(wanted) == 32:
-        row = conn.execute("SELECT trace_id FROM traces WHERE trace_id = ?", (wanted,)).fetchone()
-        return row[0] if row else None
-    # A range on the primary key: every id with this prefix sorts between the two.
-    matches = [row[0] for row in conn.execute(
-        "SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 2",
+        row = conn.execute("SELECT trace_no, trace_id FROM traces WHERE trace_id = ?",
+                           (wanted,)).fetchone()
+        return tuple(row) if row else None
+    # A range on the trace id's index: every id with this prefix sorts between the two.
+    matches = [tuple(row) for row in conn.execute(
+        "SELECT trace_no, trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 2",
         (wanted, wanted + "g"))]
     if len(matches) > 1:
         raise AmbiguousTraceId(f"trace id prefix {wanted} matches several traces; "
@@ -234,8 +240,9 @@ def _resolve(conn, wanted):
     return matches[0] if matches else None
 
 
-def _span_dict(row, resources=None):
-    span = dict(row)
+def _span_dict(row, trace_id, resources=None):
+    span = {"trace_id": trace_id, **dict(row)}
+    del span["trace_no"]
     for column in _JSON_COLUMNS:
         text = span[column]
         if column == "resource" and resources is not None and text in resources:
@@ -255,42 +262,50 @@ def _span_dict(row, resources=None):
 
 # -- services --------------------------------------------------------------------
 
-def services(path, since_ns=None, until_ns=None):
-    """Per service: span and error counts, error rate, and latency percentiles.
+def services(path, since_ns=None, until_ns=None, counts=True):
+    """Per service: latency percentiles and error rate of its entry spans, and (unless
+    counts=False) its span, error and trace counts.
 
-    Latency is measured on the service's entry spans, the ones that start its work:
-    spans whose parent is missing or belongs to another service (a SERVER span, a
-    consumer, a root), so a call counts once, not once per internal step.
+    Entry spans are the ones that start a service's work: spans whose parent is missing
+    or belongs to another service (a SERVER span, a consumer, a root), so a call counts
+    once, not once per internal step. The writer records them in `calls`, a small
+    table; the counts need a pass over every span in the window, which on a big store
+    takes seconds (the service map does without them).
     """
-    window, params = _window("c", since_ns, until_ns)
+    window, params = _window("", since_ns, until_ns)
 
     def work(conn):
+        entries = {}
+        for name, duration, failed in conn.execute(
+                f"SELECT service_name, duration_ns, error FROM calls WHERE 1 {window}", params):
+            entry = entries.get(name)
+            if entry is None:
+                entries[name] = entry = [[], 0]
+            entry[0].append(duration)
+            entry[1] += failed
+        totals = {}
+        if counts:
+            for row in conn.execute(
+                    f"SELECT service_name, count(*), sum(status_code = 'ERROR'), "
+                    f"count(DISTINCT trace_no) FROM spans WHERE 1 {window} "
+                    f"GROUP BY service_name", params):
+                totals[row[0]] = row[1:]
         result = []
-        counts = conn.execute(
-            f"SELECT c.service_name AS name, count(*) AS span_count, "
-            f"sum(c.status_code = 'ERROR') AS error_count, "
-            f"count(DISTINCT c.trace_id) AS trace_count "
-            f"FROM spans c WHERE 1 {window} GROUP BY c.service_name ORDER BY c.service_name",
-            params).fetchall()
-        for row in counts:
-            entries = conn.execute(
-                f"SELECT c.duration_ns, c.status_code = 'ERROR' FROM spans c "
-                f"LEFT JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
-                f"WHERE c.service_name = ? {window} "
-                f"AND (p.span_id IS NULL OR p.service_name != c.service_name)",
-                [row["name"], *params]).fetchall()
-            durations = sorted(entry[0] for entry in entries)
-            entry_errors = sum(entry[1] for entry in entries)
-            result.append({
-                "name": row["name"],
-                "span_count": row["span_count"],
-                "trace_count": row["trace_count"],
-                "error_count": row["error_count"],
+        for name in sorted(set(entries) | set(totals)):
+            durations, entry_errors = entries.get(name, ([], 0))
+            durations.sort()
+            item = {"name": name}
+            if counts:
+                span_count, error_count, trace_count = totals.get(name, (0, 0, 0))
+                item.update(span_count=span_count, trace_count=trace_count,
+                            error_count=error_count)
+            item.update({
                 "entry_count": len(durations),
                 "entry_error_count": entry_errors,
                 "error_rate": entry_errors / len(durations) if durations else 0.0,
                 **_percentiles(durations),
             })
+            result.append(item)
         return result
 
     return _read(path, work, [])
@@ -300,11 +315,11 @@ def service_names(path):
     """The names of all services in the store, sorted: cheap (an index walk), unlike
     services(), which measures every span."""
     def work(conn):
-        # A skip-scan of trace_services' primary key: one seek per distinct service.
+        # A skip-scan of the attribute index's service.name entries: one seek per service.
         names, last = [], ""
         while True:
-            row = conn.execute("SELECT service_name FROM trace_services WHERE service_name > ? "
-                               "ORDER BY service_name LIMIT 1", (last,)).fetchone()
+            row = conn.execute("SELECT value FROM span_attributes WHERE key = 'service.name' "
+                               "AND value > ? ORDER BY value LIMIT 1", (last,)).fetchone()
             if row is None:
                 return names
             last = row[0]
@@ -316,19 +331,21 @@ def service_names(path):
 def service_map(path, since_ns=None, until_ns=None):
     """Calls between services: one dict per (caller, callee) pair.
 
-    A call is a span whose parent span belongs to another service. Counts, error rate
-    and latency percentiles are those of the callee's spans.
+    A call is a span whose parent span belongs to another service (an entry span with
+    a known caller, from `calls`). Counts, error rate and latency percentiles are those
+    of the callee's spans.
     """
-    window, params = _window("c", since_ns, until_ns)
+    window, params = _window("", since_ns, until_ns)
 
     def work(conn):
         rows = conn.execute(
-            f"SELECT p.service_name, c.service_name, c.duration_ns, c.status_code = 'ERROR' "
-            f"FROM spans c JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id "
-            f"WHERE p.service_name != c.service_name {window}", params)
+            f"SELECT caller, service_name, duration_ns, error FROM calls "
+            f"WHERE caller IS NOT NULL {window}", params)
         edges = {}
         for caller, callee, duration, failed in rows:
-            edge = edges.setdefault((caller, callee), [[], 0])
+            edge = edges.get((caller, callee))
+            if edge is None:
+                edges[(caller, callee)] = edge = [[], 0]
             edge[0].append(duration)
             edge[1] += failed
         result = []
@@ -357,11 +374,12 @@ def operations(path, service):
 
 def _window(alias, since_ns, until_ns):
     sql, params = "", []
+    column = f"{alias}.start_ns" if alias else "start_ns"
     if since_ns is not None:
-        sql += f" AND {alias}.start_ns >= ?"
+        sql += f" AND {column} >= ?"
         params.append(int(since_ns))
     if until_ns is not None:
-        sql += f" AND {alias}.start_ns <= ?"
+        sql += f" AND {column} <= ?"
         params.append(int(until_ns))
     return sql, params
 

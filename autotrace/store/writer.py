@@ -11,6 +11,7 @@ Promises to the host app:
   * The file stays near `max_mb`: oldest traces are deleted when it grows past it.
 """
 
+import json
 import os
 import sqlite3
 import sys
@@ -21,7 +22,7 @@ import weakref
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from . import pruning, schema
-from .rows import searchable_attributes, span_to_row
+from .rows import searchable_attributes, span_to_row, to_json
 from .transactions import BUSY_TIMEOUT_S, in_retried_write_transaction, with_retries
 
 __all__ = ["StoreExporter"]
@@ -43,41 +44,24 @@ CHECKPOINT_BUSY_MS = 200
 _ABANDONED = []
 
 _INSERT_SPAN = (
-    "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, service_name, name, "
+    "INSERT OR IGNORE INTO spans (trace_no, span_id, parent_span_id, service_name, name, "
     "kind, start_ns, end_ns, duration_ns, status_code, status_message, attributes, "
     "events, links, resource, scope_name, scope_version) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_INSERT_SERVICE = "INSERT OR IGNORE INTO trace_services (service_name, trace_id) VALUES (?, ?)"
-_INSERT_ATTRIBUTE = "INSERT OR IGNORE INTO span_attributes (key, value, trace_id) VALUES (?, ?, ?)"
-# Spans of one trace arrive in several batches, from several processes, root last or
-# never: each batch folds its new spans into the summary row. SET expressions see the
-# row as it was before this update.
-_UPSERT_TRACE = """
-INSERT INTO traces (trace_id, start_ns, end_ns, duration_ns, root_span_id, root_service,
-                    root_name, first_service, first_name, span_count, error_count, services)
-VALUES (:trace_id, :start_ns, :end_ns, max(0, :end_ns - :start_ns), :root_span_id,
-        :root_service, :root_name, :first_service, :first_name, :span_count, :error_count,
-        (SELECT json_group_array(service_name) FROM
-            (SELECT service_name FROM trace_services WHERE trace_id = :trace_id
-             ORDER BY service_name)))
-ON CONFLICT (trace_id) DO UPDATE SET
-    start_ns = min(traces.start_ns, excluded.start_ns),
-    end_ns = max(traces.end_ns, excluded.end_ns),
-    duration_ns = max(0, max(traces.end_ns, excluded.end_ns)
-                         - min(traces.start_ns, excluded.start_ns)),
-    root_span_id = coalesce(traces.root_span_id, excluded.root_span_id),
-    root_service = CASE WHEN traces.root_span_id IS NULL
-                        THEN excluded.root_service ELSE traces.root_service END,
-    root_name = CASE WHEN traces.root_span_id IS NULL
-                     THEN excluded.root_name ELSE traces.root_name END,
-    first_service = CASE WHEN excluded.start_ns < traces.start_ns
-                         THEN excluded.first_service ELSE traces.first_service END,
-    first_name = CASE WHEN excluded.start_ns < traces.start_ns
-                      THEN excluded.first_name ELSE traces.first_name END,
-    span_count = traces.span_count + excluded.span_count,
-    error_count = traces.error_count + excluded.error_count,
-    services = excluded.services
-"""
+_INSERT_ATTRIBUTE = "INSERT OR IGNORE INTO span_attributes (key, value, trace_no) VALUES (?, ?, ?)"
+_INSERT_TRACE = (
+    "INSERT INTO traces (trace_id, start_ns, end_ns, duration_ns, root_span_id, root_service, "
+    "root_name, first_service, first_name, span_count, error_count, services) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_UPDATE_TRACE = (
+    "UPDATE traces SET start_ns = ?, end_ns = ?, duration_ns = ?, root_span_id = ?, "
+    "root_service = ?, root_name = ?, first_service = ?, first_name = ?, span_count = ?, "
+    "error_count = ?, services = ? WHERE trace_no = ?")
+_INSERT_CALL = (
+    "INSERT INTO calls (trace_no, span_id, parent_span_id, caller, service_name, start_ns, "
+    "duration_ns, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+# SQLite allows 999 parameters per statement in old builds; stay well under.
+_LOOKUP_CHUNK = 500
 
 
 class StoreExporter(SpanExporter):
@@ -128,6 +112,15 @@ class StoreExporter(SpanExporter):
                 self._conn = None
         except Exception:
             pass
+
+    def prepare(self):
+        """Open the store now, creating or upgrading its layout (the viewer calls this at
+        start, so a store from an older autotrace is readable before anything is
+        written). Raises on failure, unlike export()."""
+        if self._pid != os.getpid():
+            self._forget_parent_connection()
+        with self._lock:
+            self._connection()
 
     # -- writing ------------------------------------------------------------------
 
@@ -258,55 +251,163 @@ class StoreExporter(SpanExporter):
 
 
 def _write_batch(conn, rows, attribute_pairs):
-    """Insert one batch and fold its new spans into the trace summaries.
+    """Insert one batch, fold its new spans into the trace summaries, and record its
+    entry spans for the service map.
 
     Returns an estimate of the bytes written, for the size check. Spans already in the
     store (re-exported) are skipped and do not count twice in the summaries.
+
+    Most batches bring whole new traces: their summary is worked out here and their
+    spans go in with one executemany, at the end of every index (trace_no grows).
+    Spans of a trace already stored are inserted one by one, to learn which are new.
     """
+    groups = {}   # trace_id -> {span_id: index into rows}, a repeated span once
+    for index, row in enumerate(rows):
+        members = groups.get(row.trace_id)
+        if members is None:
+            groups[row.trace_id] = {row.span_id: index}
+        elif row.span_id not in members:
+            members[row.span_id] = index
+    known = _known_traces(conn, list(groups))
     cursor = conn.cursor()
-    summaries = {}
-    services = set()
-    attributes = set()
+    fresh, attributes, calls = [], set(), []
     written = 0
-    for row, pairs in zip(rows, attribute_pairs):
-        cursor.execute(_INSERT_SPAN, row)
-        if cursor.rowcount != 1:
-            continue
-        written += (ROW_OVERHEAD_BYTES + len(row.attributes) + len(row.events)
-                    + len(row.links) + len(row.resource))
-        trace_id = row.trace_id
-        services.add((row.service_name, trace_id))
-        for key, value in pairs:
-            attributes.add((key, value, trace_id))
-        _fold(summaries, row)
-    cursor.executemany(_INSERT_SERVICE, services)
+    for trace_id, members in groups.items():
+        trace_rows = [rows[index] for index in members.values()]
+        old = known.get(trace_id)
+        if old is None:
+            new_rows = trace_rows
+            cursor.execute(_INSERT_TRACE, (trace_id, *_summary(new_rows)))
+            trace_no = cursor.lastrowid
+            fresh.extend((trace_no,) + row[1:] for row in new_rows)
+        else:
+            trace_no = old[1]
+            new_rows = []
+            for row in trace_rows:
+                cursor.execute(_INSERT_SPAN, (trace_no,) + row[1:])
+                if cursor.rowcount == 1:
+                    new_rows.append(row)
+            if not new_rows:
+                continue
+            cursor.execute(_UPDATE_TRACE, (*_merged(old, _summary(new_rows)), trace_no))
+            _resolve_waiting(cursor, trace_no, members, rows)
+        services = set()
+        for row in new_rows:
+            written += (ROW_OVERHEAD_BYTES + len(row.attributes) + len(row.events)
+                        + len(row.links) + len(row.resource))
+            services.add(row.service_name)
+            call = _entry(cursor, trace_no, row, members, rows, old is not None)
+            if call is not None:
+                calls.append(call)
+        for service in services:
+            attributes.add(("service.name", service, trace_no))
+        for index in members.values():
+            for key, value in attribute_pairs[index]:
+                attributes.add((key, value, trace_no))
+    cursor.executemany(_INSERT_SPAN, fresh)
     cursor.executemany(_INSERT_ATTRIBUTE, attributes)
-    cursor.executemany(_UPSERT_TRACE, summaries.values())
+    cursor.executemany(_INSERT_CALL, calls)
     return written
 
 
-def _fold(summaries, row):
-    summary = summaries.get(row.trace_id)
-    if summary is None:
-        summaries[row.trace_id] = summary = {
-            "trace_id": row.trace_id, "start_ns": row.start_ns, "end_ns": row.end_ns,
-            "root_span_id": None, "root_service": None, "root_name": None,
-            "first_service": row.service_name, "first_name": row.name,
-            "span_count": 0, "error_count": 0,
-        }
-    elif row.start_ns < summary["start_ns"]:
-        summary["start_ns"] = row.start_ns
-        summary["first_service"] = row.service_name
-        summary["first_name"] = row.name
-    if row.end_ns > summary["end_ns"]:
-        summary["end_ns"] = row.end_ns
-    if row.parent_span_id is None and summary["root_span_id"] is None:
-        summary["root_span_id"] = row.span_id
-        summary["root_service"] = row.service_name
-        summary["root_name"] = row.name
-    summary["span_count"] += 1
-    if row.status_code == "ERROR":
-        summary["error_count"] += 1
+_TRACE_COLUMNS = ("trace_id, trace_no, start_ns, end_ns, root_span_id, root_service, "
+                  "root_name, first_service, first_name, span_count, error_count, services")
+
+
+def _known_traces(conn, trace_ids):
+    """{trace_id: its traces row} for the ids already stored (a few queries per batch,
+    not one per span)."""
+    found = {}
+    for start in range(0, len(trace_ids), _LOOKUP_CHUNK):
+        chunk = trace_ids[start:start + _LOOKUP_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+                f"SELECT {_TRACE_COLUMNS} FROM traces WHERE trace_id IN ({marks})", chunk):
+            found[row[0]] = row
+    return found
+
+
+def _summary(rows):
+    """The traces columns after trace_id for a trace made of `rows` alone."""
+    first = root = None
+    end = 0
+    errors = 0
+    services = set()
+    for row in rows:
+        if first is None or row.start_ns < first.start_ns:
+            first = row
+        if row.end_ns > end:
+            end = row.end_ns
+        if root is None and row.parent_span_id is None:
+            root = row
+        if row.status_code == "ERROR":
+            errors += 1
+        services.add(row.service_name)
+    start = first.start_ns
+    end = max(end, start)
+    return (start, end, end - start,
+            root.span_id if root else None, root.service_name if root else None,
+            root.name if root else None, first.service_name, first.name,
+            len(rows), errors, to_json(sorted(services)))
+
+
+def _merged(old, new):
+    """A stored summary row (see _TRACE_COLUMNS) with a batch's summary folded in."""
+    (_, _, start, end, root_id, root_service, root_name, first_service, first_name,
+     span_count, error_count, services) = old
+    (n_start, n_end, _, n_root_id, n_root_service, n_root_name, n_first_service,
+     n_first_name, n_count, n_errors, n_services) = new
+    if n_start < start:
+        start, first_service, first_name = n_start, n_first_service, n_first_name
+    end = max(end, n_end)
+    if root_id is None:
+        root_id, root_service, root_name = n_root_id, n_root_service, n_root_name
+    try:
+        names = set(json.loads(services))
+    except (TypeError, ValueError):
+        names = set()
+    names.update(json.loads(n_services))
+    return (start, end, max(0, end - start), root_id, root_service, root_name,
+            first_service, first_name, span_count + n_count, error_count + n_errors,
+            to_json(sorted(names)))
+
+
+def _entry(cursor, trace_no, row, members, rows, trace_existed):
+    """The calls row for `row` if it is an entry span (its parent missing or in another
+    service), else None. A parent not stored yet leaves the caller NULL: the batch
+    that brings the parent fills it in (_resolve_waiting)."""
+    parent = row.parent_span_id
+    caller = None
+    if parent is not None:
+        index = members.get(parent)
+        if index is not None:
+            caller = rows[index].service_name
+        elif trace_existed:
+            found = cursor.execute(
+                "SELECT service_name FROM spans WHERE trace_no = ? AND span_id = ?",
+                (trace_no, parent)).fetchone()
+            caller = found[0] if found else None
+        if caller == row.service_name:
+            return None
+    return (trace_no, row.span_id, parent, caller, row.service_name, row.start_ns,
+            row.duration_ns, 1 if row.status_code == "ERROR" else 0)
+
+
+def _resolve_waiting(cursor, trace_no, members, rows):
+    """Entries of this trace stored earlier whose parent arrives in this batch: a parent
+    in the same service means the span was no entry after all."""
+    waiting = cursor.execute(
+        "SELECT rowid, parent_span_id, service_name FROM calls WHERE trace_no = ? "
+        "AND caller IS NULL AND parent_span_id IS NOT NULL", (trace_no,)).fetchall()
+    for rowid, parent, service in waiting:
+        index = members.get(parent)
+        if index is None:
+            continue
+        caller = rows[index].service_name
+        if caller == service:
+            cursor.execute("DELETE FROM calls WHERE rowid = ?", (rowid,))
+        else:
+            cursor.execute("UPDATE calls SET caller = ? WHERE rowid = ?", (caller, rowid))
 
 
 def _store_bytes(path):

@@ -1,5 +1,6 @@
 """The `autotrace view`, `autotrace export` and `autotrace import` commands."""
 
+import os
 import sys
 import time
 import webbrowser
@@ -43,6 +44,11 @@ def _store(options):
 def view(options):
     path, max_mb = _store(options)
     writer = StoreExporter(path, max_mb=max_mb)
+    try:
+        if os.path.isfile(path):
+            writer.prepare()  # an older store's layout is upgraded before it is read
+    except Exception as error:  # read-only file, not a store: the pages say why
+        print(f"autotrace view: cannot prepare the store {path} ({error})", file=sys.stderr, flush=True)
     viewer = Viewer(path, writer, host=options.host)
     try:
         ui = viewer.serve(options.host, options.port)

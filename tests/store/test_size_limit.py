@@ -40,9 +40,9 @@ def test_store_stays_bounded_and_keeps_the_newest_traces(store_path):
         assert 100 < kept < 3000  # pruned, but not emptied
         assert conn.execute("SELECT count(*) FROM spans").fetchone()[0] == counted
         # No index rows left behind by deleted traces.
-        for table in ("trace_services", "span_attributes"):
+        for table in ("span_attributes", "calls"):
             assert conn.execute(
-                f"SELECT count(*) FROM {table} WHERE trace_id NOT IN (SELECT trace_id FROM traces)"
+                f"SELECT count(*) FROM {table} WHERE trace_no NOT IN (SELECT trace_no FROM traces)"
             ).fetchone()[0] == 0
     # Survivors are exactly the newest traces: nothing kept is older than anything pruned.
     in_order = list(dict.fromkeys(format(span.context.trace_id, "032x") for span in spans))

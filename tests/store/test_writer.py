@@ -153,13 +153,14 @@ def test_migration_hook_upgrades_an_older_store(exporter, store_path, monkeypatc
     def add_notes_column(conn):
         conn.execute("ALTER TABLE traces ADD COLUMN notes TEXT")
 
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(schema.MIGRATIONS, 1, add_notes_column)
+    newer = schema.SCHEMA_VERSION + 1
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", newer)
+    monkeypatch.setitem(schema.MIGRATIONS, newer - 1, add_notes_column)
     upgraded = StoreExporter(store_path)
     assert upgraded.export(collected_spans("app", 1, 1)) is SpanExportResult.SUCCESS
     upgraded.shutdown()
     with sqlite3.connect(store_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == newer
         columns = [row[1] for row in conn.execute("PRAGMA table_info(traces)")]
         assert "notes" in columns
         assert conn.execute("SELECT count(*) FROM traces").fetchone()[0] == 3

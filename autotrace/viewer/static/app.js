@@ -381,24 +381,27 @@ function traceKeys(event) {
 
 // -- service map ------------------------------------------------------------------
 
+const MAP_DEFAULT_SINCE = "24h";
+
 async function mapPage() {
   document.title = "Service map · autotrace";
-  const since = new URLSearchParams(location.search).get("since") || "";
+  // A recent window by default: "all stored" on a big store is a lot to summarise.
+  const since = new URLSearchParams(location.search).get("since") || MAP_DEFAULT_SINCE;
   app.innerHTML = `
     <form class="filters" id="window"><label>Time range <select name="since">
-      <option value="">all stored</option><option value="15m">last 15 min</option><option value="1h">last hour</option>
+      <option value="all">all stored</option><option value="15m">last 15 min</option><option value="1h">last hour</option>
       <option value="24h">last 24 h</option><option value="7d">last 7 days</option></select></label></form>
     <div class="map" id="map"></div>`;
   const form = document.getElementById("window");
   form.elements.since.value = since;
   form.addEventListener("change", () => {
     const value = form.elements.since.value;
-    history.replaceState(null, "", "/map" + (value ? "?since=" + value : ""));
+    history.replaceState(null, "", "/map" + (value !== MAP_DEFAULT_SINCE ? "?since=" + value : ""));
     mapPage();
   });
   let data;
   try {
-    data = await api("/api/service-map" + (since ? "?since=" + encodeURIComponent(since) : ""));
+    data = await api("/api/service-map" + (since !== "all" ? "?since=" + encodeURIComponent(since) : ""));
   } catch (error) {
     document.getElementById("map").innerHTML = `<p class="err">${esc(error.message)}</p>`;
     return;
