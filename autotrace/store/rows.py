@@ -93,17 +93,41 @@ def searchable_pairs(attributes, resource_attributes):
     return pairs
 
 
+# (key, value, type) -> its (key, text) search pair or None. Most attribute values
+# repeat from span to span (methods, routes, statuses, queries): each is turned into
+# index text once. The type is in the key because True == 1 but "true" != "1".
+_PAIRS = {}
+_PAIRS_LIMIT = 8192
+
+
 def _searchable(attributes, skip=()):
     pairs = []
     if not attributes:
         return pairs
+    cache = _PAIRS
     for key, value in attributes.items():
-        if key in skip or len(key) > MAX_INDEXED_KEY:
+        if key in skip:
             continue
-        text = search_text(value)
-        if text is not None:
-            pairs.append((clean_text(key), text))
+        try:
+            memo = (key, value, value.__class__)
+            pair = cache[memo]
+        except KeyError:
+            pair = _search_pair(key, value)
+            if len(cache) >= _PAIRS_LIMIT:
+                cache.clear()
+            cache[memo] = pair
+        except TypeError:  # unhashable: a list or dict, never indexed
+            continue
+        if pair is not None:
+            pairs.append(pair)
     return pairs
+
+
+def _search_pair(key, value):
+    if not isinstance(key, str) or len(key) > MAX_INDEXED_KEY:
+        return None
+    text = search_text(value)
+    return None if text is None else (clean_text(key), text)
 
 
 class _ResourceFacts(NamedTuple):
@@ -174,12 +198,29 @@ def _link(link):
 # Built once: json.dumps() with options builds a new encoder on every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False,
                             default=str)
+# The C encoder that JSONEncoder.encode() builds on every call, built once: half the
+# cost of encoding a span's few attributes. The same arguments as _ENCODER's (no
+# circular-reference markers: a self-referential value ends in RecursionError, which
+# to_json() handles). None on Pythons without the C accelerator.
+try:
+    _C_ENCODE = json.encoder.c_make_encoder(
+        None, str, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+except (AttributeError, TypeError):
+    _C_ENCODE = None
+
+
+def _encode(value):
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    if isinstance(value, str):
+        return json.encoder.encode_basestring(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def to_json(value):
     """Compact JSON text for `value`; never raises."""
     try:
-        text = _ENCODER.encode(value)
+        text = _encode(value)
     except (ValueError, TypeError, RecursionError):
         # NaN/inf, keys json cannot take, or something self-referential.
         text = _ENCODER.encode(_plain(value, 0))

@@ -10,7 +10,8 @@ import base64
 import binascii
 import json
 
-from autotrace.store.rows import SpanRow, UNKNOWN_SERVICE, clean_text, searchable_pairs, to_json
+from autotrace.store.rows import (SpanRow, UNKNOWN_SERVICE, _searchable, clean_text,
+                                  searchable_pairs, to_json)
 
 __all__ = ["OtlpError", "rows_from_json", "rows_from_protobuf", "traces_data", "KINDS", "STATUSES"]
 
@@ -251,6 +252,7 @@ def rows_from_protobuf(body):
         raise OtlpError(f"the body is not an OTLP protobuf ExportTraceServiceRequest ({error})") from None
     result = []
     append = result.append
+    hexes = {}  # the spans of a trace share its id: convert it once
     for r_index, entry in enumerate(request.resource_spans):
         where = f"resourceSpans[{r_index}]"
         resource = _pb_attributes(entry.resource.attributes)
@@ -259,35 +261,68 @@ def rows_from_protobuf(body):
         service = _service_of(resource)
         for s_index, scope_spans in enumerate(entry.scope_spans):
             scope = scope_spans.scope
-            scope_name, scope_version = scope.name, scope.version
+            scope_name = clean_text(scope.name) if scope.name else None
+            scope_version = clean_text(scope.version) if scope.version else None
             for index, span in enumerate(scope_spans.spans):
                 trace_id, span_id, parent = span.trace_id, span.span_id, span.parent_span_id
-                if len(trace_id) != 16 or len(span_id) != 8 or not any(trace_id) or not any(span_id) \
-                        or (parent and len(parent) != 8):
+                if len(trace_id) != 16 or len(span_id) != 8 or trace_id == _ZERO16 \
+                        or span_id == _ZERO8 or (parent and len(parent) != 8):
                     span_where = f"{where}.scopeSpans[{s_index}].spans[{index}]"
                     _hex_id(trace_id, 16, span_where + ".traceId")   # raises with the reason
                     _hex_id(span_id, 8, span_where + ".spanId")
                     _hex_id(parent, 8, span_where + ".parentSpanId", required=False)
-                attributes = _pb_attributes(span.attributes) if span.attributes else {}
+                trace_hex = hexes.get(trace_id)
+                if trace_hex is None:
+                    trace_hex = hexes[trace_id] = trace_id.hex()
+                items = span.attributes
+                attributes = _pb_attributes(items) if items else None
                 status = span.status
-                events = [{"name": event.name, "timestamp_ns": event.time_unix_nano,
-                           "attributes": _pb_attributes(event.attributes)} for event in span.events]
-                links = [{"trace_id": _hex_id(link.trace_id, 16, where + ".links.traceId"),
-                          "span_id": _hex_id(link.span_id, 8, where + ".links.spanId"),
-                          "attributes": _pb_attributes(link.attributes)} for link in span.links]
-                row = _make_row(
-                    trace_id.hex(), span_id.hex(), parent.hex() if parent and any(parent) else None,
-                    service, span.name, KINDS.get(span.kind, "INTERNAL"),
-                    span.start_time_unix_nano, span.end_time_unix_nano,
-                    STATUSES.get(status.code, "UNSET"), status.message, attributes, events, links,
+                events = span.events
+                if events:
+                    events = to_json([{"name": event.name, "timestamp_ns": event.time_unix_nano,
+                                       "attributes": _pb_attributes(event.attributes)}
+                                      for event in events])
+                links = span.links
+                if links:
+                    links = to_json([
+                        {"trace_id": _hex_id(link.trace_id, 16, where + ".links.traceId"),
+                         "span_id": _hex_id(link.span_id, 8, where + ".links.spanId"),
+                         "attributes": _pb_attributes(link.attributes)} for link in links])
+                name = span.name
+                if not name.isascii():
+                    name = clean_text(name)
+                message = status.message
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                if end < start:
+                    end = start  # clock steps: never a negative duration
+                row = SpanRow(
+                    trace_hex, span_id.hex(), parent.hex() if parent and parent != _ZERO8 else None,
+                    service, name or "(unnamed)", KINDS.get(span.kind, "INTERNAL"), start, end,
+                    end - start, STATUSES.get(status.code, "UNSET"),
+                    clean_text(message) if message else None,
+                    to_json(attributes) if attributes else "{}", events or "[]", links or "[]",
                     resource_json, scope_name, scope_version)
-                pairs = searchable_pairs(attributes, None) if attributes else []
-                append((row, pairs + resource_pairs if resource_pairs else pairs))
+                if attributes:
+                    pairs = _searchable(attributes)
+                    append((row, pairs + resource_pairs if resource_pairs else pairs))
+                else:
+                    append((row, resource_pairs))
     return result
 
 
+_ZERO16 = bytes(16)
+_ZERO8 = bytes(8)
+# AnyValue cases whose field is the attribute value as it is.
+_SCALAR_CASES = frozenset({"string_value", "bool_value", "int_value", "double_value"})
+
+
 def _pb_attributes(items):
-    return {item.key: _pb_value(item.value) for item in items}
+    result = {}
+    for item in items:
+        value = item.value
+        which = value.WhichOneof("value")
+        result[item.key] = getattr(value, which) if which in _SCALAR_CASES else _pb_value(value)
+    return result
 
 
 def _pb_value(value):
