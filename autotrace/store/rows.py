@@ -38,38 +38,8 @@ class SpanRow(NamedTuple):
 
 
 def span_to_row(span):
-    """Build a SpanRow from an SDK ReadableSpan."""
-    context = span.context
-    parent = span.parent
-    resource = _resource_facts(span.resource)
-    start = span.start_time or 0
-    # An exporter only sees ended spans, but a zero-length span beats a crash; an end
-    # before the start (a clock step) is clamped so durations are never negative.
-    end = max(span.end_time or start, start)
-    status = span.status
-    scope = span.instrumentation_scope
-    attributes = span.attributes
-    events = span.events
-    links = span.links
-    return SpanRow(
-        trace_id=format(context.trace_id, "032x"),
-        span_id=format(context.span_id, "016x"),
-        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
-        service_name=resource.service_name,
-        name=clean_text(span.name),
-        kind=span.kind.name,
-        start_ns=start,
-        end_ns=end,
-        duration_ns=end - start,
-        status_code=status.status_code.name,
-        status_message=clean_text(status.description) if status.description else None,
-        attributes=to_json(dict(attributes)) if attributes else "{}",
-        events=to_json([_event(event) for event in events]) if events else "[]",
-        links=to_json([_link(link) for link in links]) if links else "[]",
-        resource=resource.json,
-        scope_name=clean_text(scope.name) if scope is not None and scope.name else None,
-        scope_version=clean_text(scope.version) if scope is not None and scope.version else None,
-    )
+    """Build a SpanRow from a finished span (see span_row_and_pairs)."""
+    return span_row_and_pairs(span)[0]
 
 
 def searchable_attributes(span):
@@ -78,9 +48,70 @@ def searchable_attributes(span):
     Values are written the way a user would type them: bools as true/false, numbers in
     their usual text form. Sequences and long values are left out (see schema.py).
     """
-    pairs = _searchable(span.attributes)
-    pairs.extend(_resource_facts(span.resource).searchable)
-    return pairs
+    return span_row_and_pairs(span)[1]
+
+
+def span_row_and_pairs(span, trace_hexes=None):
+    """(SpanRow, search pairs) for a finished span, reading each of its properties once.
+
+    Only ReadableSpan's public properties are used, so any span class that offers them
+    works. `trace_hexes` is a dict the caller may share across one batch: the spans of
+    a trace share its id, which is then formatted once.
+    """
+    context = span.context
+    trace_id = context.trace_id
+    if trace_hexes is None:
+        trace_hex = format(trace_id, "032x")
+    else:
+        trace_hex = trace_hexes.get(trace_id)
+        if trace_hex is None:
+            trace_hex = trace_hexes[trace_id] = format(trace_id, "032x")
+    parent = span.parent
+    resource = _resource_facts(span.resource)
+    start = span.start_time or 0
+    # An exporter only sees ended spans, but a zero-length span beats a crash; an end
+    # before the start (a clock step) is clamped so durations are never negative.
+    end = span.end_time or start
+    if end < start:
+        end = start
+    status = span.status
+    description = status.description
+    scope = span.instrumentation_scope
+    attributes = span.attributes
+    if attributes:
+        if attributes.__class__ is not dict:
+            attributes = dict(attributes)  # e.g. a read-only view: the encoder needs a dict
+        attributes_json = to_json(attributes)
+        pairs = _searchable(attributes)
+        pairs.extend(resource.searchable)
+    else:
+        attributes_json = "{}"
+        pairs = list(resource.searchable)
+    events = span.events
+    links = span.links
+    name = span.name
+    if name.__class__ is not str or not name.isascii():
+        name = clean_text(name)
+    row = SpanRow(
+        trace_hex,
+        format(context.span_id, "016x"),
+        format(parent.span_id, "016x") if parent is not None else None,
+        resource.service_name,
+        name,
+        span.kind.name,
+        start,
+        end,
+        end - start,
+        status.status_code.name,
+        clean_text(description) if description else None,
+        attributes_json,
+        to_json([_event(event) for event in events]) if events else "[]",
+        to_json([_link(link) for link in links]) if links else "[]",
+        resource.json,
+        clean_text(scope.name) if scope is not None and scope.name else None,
+        clean_text(scope.version) if scope is not None and scope.version else None,
+    )
+    return row, pairs
 
 
 def searchable_pairs(attributes, resource_attributes):

@@ -22,7 +22,7 @@ import weakref
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from . import pruning, schema
-from .rows import searchable_attributes, span_to_row, to_json
+from .rows import span_row_and_pairs, to_json
 from .transactions import BUSY_TIMEOUT_S, in_retried_write_transaction, with_retries
 
 __all__ = ["StoreExporter"]
@@ -139,9 +139,12 @@ class StoreExporter(SpanExporter):
 
     def _export_locked(self, spans):
         rows, attribute_pairs = [], []
+        add_row, add_pairs = rows.append, attribute_pairs.append
+        trace_hexes = {}
         for span in spans:
-            rows.append(span_to_row(span))
-            attribute_pairs.append(searchable_attributes(span))
+            row, pairs = span_row_and_pairs(span, trace_hexes)
+            add_row(row)
+            add_pairs(pairs)
         self._write_locked(rows, attribute_pairs)
 
     def _write_locked(self, rows, attribute_pairs):
