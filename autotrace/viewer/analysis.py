@@ -6,6 +6,9 @@ Input is the span dicts of one trace (queries.get_trace); nothing here raises on
 malformed trace: orphans, cycles and skewed clocks all still give an answer.
 """
 
+import json
+import re
+
 from autotrace import semconv
 from autotrace.sql import summarize
 from autotrace.store.tree import tree_rows
@@ -159,9 +162,31 @@ def _self_time_breakdown(rows, self_ns):
     }
 
 
-def _query_of(span):
+def _attributes(span, wanted):
+    """The span's attributes as a dict, or None when it has none of the `wanted` keys.
+
+    Attributes may still be the stored JSON text (queries.get_trace_text): it is only
+    decoded when one of the wanted keys appears in it, which for most spans of a big
+    trace it does not."""
     attributes = span.get("attributes")
-    if not attributes or not isinstance(attributes, dict):
+    if not attributes:
+        return None
+    if isinstance(attributes, str):
+        if _KEY_PATTERNS[wanted].search(attributes) is None:
+            return None
+        try:
+            attributes = json.loads(attributes)
+        except ValueError:
+            return None
+    return attributes if isinstance(attributes, dict) else None
+
+
+def _query_of(span):
+    if "query_text" in span:  # extracted by queries.get_trace_text
+        text = span["query_text"]
+        return summarize(text).text or None if isinstance(text, str) and text.strip() else None
+    attributes = _attributes(span, _QUERY_KEYS)
+    if attributes is None:
         return None
     for key in _QUERY_KEYS:
         text = attributes.get(key)
@@ -189,7 +214,7 @@ def _n_plus_one(children, by_id, queries):
 
 def _target(span, queries):
     """What a call goes to: name, query, and URL or peer when the span has them."""
-    attributes = span.get("attributes") if isinstance(span.get("attributes"), dict) else {}
+    attributes = _attributes(span, _TARGET_KEYS) or {}
     place = next((attributes[key] for key in _TARGET_KEYS if attributes.get(key)), None)
     return (span.get("name"), queries[span["span_id"]], str(place) if place is not None else None)
 
@@ -201,6 +226,9 @@ def _different_targets(run, queries):
 
 _TARGET_KEYS = ("url.full", "http.url", "url.path", "rpc.method", "messaging.destination.name",
                 "server.address")
+# For each key set: finds any of its keys in attributes' JSON text (one C call).
+_KEY_PATTERNS = {keys: re.compile("|".join(re.escape(json.dumps(key)) for key in keys))
+                 for keys in (_QUERY_KEYS, _TARGET_KEYS)}
 
 
 def _sequential(children, by_id, start, end, queries):
