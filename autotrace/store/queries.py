@@ -19,7 +19,7 @@ from .rows import search_text
 __all__ = [
     "StoreError", "AmbiguousTraceId", "list_traces", "get_trace", "services",
     "service_map", "operations", "explain_list_traces", "parse_attribute_filters",
-    "traces_after", "service_names", "get_trace_text",
+    "traces_after", "service_names", "get_trace_text", "map_summary",
 ]
 
 MIN_PREFIX = 8
@@ -318,40 +318,36 @@ def services(path, since_ns=None, until_ns=None, counts=True):
     window, params = _window("", since_ns, until_ns)
 
     def work(conn):
-        entries = {}
-        for name, duration, failed in conn.execute(
-                f"SELECT service_name, duration_ns, error FROM calls WHERE 1 {window}", params):
-            entry = entries.get(name)
-            if entry is None:
-                entries[name] = entry = [[], 0]
-            entry[0].append(duration)
-            entry[1] += failed
-        totals = {}
-        if counts:
-            for row in conn.execute(
-                    f"SELECT service_name, count(*), sum(status_code = 'ERROR'), "
-                    f"count(DISTINCT trace_no) FROM spans WHERE 1 {window} "
-                    f"GROUP BY service_name", params):
-                totals[row[0]] = row[1:]
-        result = []
-        for name in sorted(set(entries) | set(totals)):
-            durations, entry_errors = entries.get(name, ([], 0))
-            durations.sort()
-            item = {"name": name}
-            if counts:
-                span_count, error_count, trace_count = totals.get(name, (0, 0, 0))
-                item.update(span_count=span_count, trace_count=trace_count,
-                            error_count=error_count)
-            item.update({
-                "entry_count": len(durations),
-                "entry_error_count": entry_errors,
-                "error_rate": entry_errors / len(durations) if durations else 0.0,
-                **_percentiles(durations),
-            })
-            result.append(item)
-        return result
+        return _services(conn, window, params, counts, _entry_figures(conn, window, params)[0])
 
     return _read(path, work, [])
+
+
+def _services(conn, window, params, counts, entries):
+    """services() from entry figures already worked out, plus (counts) a pass over spans."""
+    totals = {}
+    if counts:
+        for row in conn.execute(
+                f"SELECT service_name, count(*), sum(status_code = 'ERROR'), "
+                f"count(DISTINCT trace_no) FROM spans WHERE 1 {window} "
+                f"GROUP BY service_name", params):
+            totals[row[0]] = row[1:]
+    result = []
+    for name in sorted(set(entries) | set(totals)):
+        entry_count, entry_errors, percentiles = entries.get(name, (0, 0, _NO_PERCENTILES))
+        item = {"name": name}
+        if counts:
+            span_count, error_count, trace_count = totals.get(name, (0, 0, 0))
+            item.update(span_count=span_count, trace_count=trace_count,
+                        error_count=error_count)
+        item.update({
+            "entry_count": entry_count,
+            "entry_error_count": entry_errors,
+            "error_rate": entry_errors / entry_count if entry_count else 0.0,
+            **percentiles,
+        })
+        result.append(item)
+    return result
 
 
 def service_names(path):
@@ -381,27 +377,28 @@ def service_map(path, since_ns=None, until_ns=None):
     window, params = _window("", since_ns, until_ns)
 
     def work(conn):
-        rows = conn.execute(
-            f"SELECT caller, service_name, duration_ns, error FROM calls "
-            f"WHERE caller IS NOT NULL {window}", params)
-        edges = {}
-        for caller, callee, duration, failed in rows:
-            edge = edges.get((caller, callee))
-            if edge is None:
-                edges[(caller, callee)] = edge = [[], 0]
-            edge[0].append(duration)
-            edge[1] += failed
-        result = []
-        for (caller, callee), (durations, errors) in sorted(edges.items()):
-            durations.sort()
-            result.append({
-                "caller": caller, "callee": callee, "call_count": len(durations),
-                "error_count": errors, "error_rate": errors / len(durations),
-                **_percentiles(durations),
-            })
-        return result
+        return _edges(_entry_figures(conn, window, params)[1])
 
     return _read(path, work, [])
+
+
+def _edges(figures):
+    return [{"caller": caller, "callee": callee, "call_count": count,
+             "error_count": errors, "error_rate": errors / count, **percentiles}
+            for (caller, callee), (count, errors, percentiles) in sorted(figures.items())]
+
+
+def map_summary(path, since_ns=None, until_ns=None):
+    """{"services": services(counts=False), "edges": service_map()} from one pass over
+    the entry spans (the service map page)."""
+    window, params = _window("", since_ns, until_ns)
+
+    def work(conn):
+        entries, edges = _entry_figures(conn, window, params)
+        return {"services": _services(conn, window, params, False, entries),
+                "edges": _edges(edges)}
+
+    return _read(path, work, {"services": [], "edges": []})
 
 
 def operations(path, service):
@@ -425,6 +422,38 @@ def _window(alias, since_ns, until_ns):
         sql += f" AND {column} <= ?"
         params.append(int(until_ns))
     return sql, params
+
+
+_NO_PERCENTILES = {"p50_ns": None, "p95_ns": None, "p99_ns": None}
+
+
+def _entry_figures(conn, window, params):
+    """One pass over `calls` in the window: ({service: figures}, {(caller, callee):
+    figures}), figures being (count, errors, percentiles) of the entry spans."""
+    services, edges = {}, {}
+    for caller, callee, duration, failed in conn.execute(
+            f"SELECT caller, service_name, duration_ns, error FROM calls WHERE 1 {window}",
+            params):
+        entry = services.get(callee)
+        if entry is None:
+            services[callee] = entry = [[], 0]
+        entry[0].append(duration)
+        entry[1] += failed
+        if caller is not None:
+            edge = edges.get((caller, callee))
+            if edge is None:
+                edges[(caller, callee)] = edge = [[], 0]
+            edge[0].append(duration)
+            edge[1] += failed
+    return _figures(services), _figures(edges)
+
+
+def _figures(groups):
+    result = {}
+    for key, (durations, errors) in groups.items():
+        durations.sort()
+        result[key] = (len(durations), errors, _percentiles(durations))
+    return result
 
 
 def _percentiles(sorted_values):

@@ -220,9 +220,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             since, until = self._window(query)
             # Entry-span figures only: the per-service span counts cost a pass over
             # every span, which the map does not show.
-            return self._json({"services": queries.services(self.viewer.store, since, until,
-                                                            counts=False),
-                               "edges": queries.service_map(self.viewer.store, since, until)})
+            return self._json(queries.map_summary(self.viewer.store, since, until))
         if path == "/api/operations":
             service = (query.get("service") or [""])[-1]
             return self._json(queries.operations(self.viewer.store, service) if service else [])
