@@ -141,3 +141,33 @@ def test_live_feed_announces_new_traces(fresh_viewer):
     connection.close()
     assert event["cursor"] > hello["cursor"]
     assert [(t["trace_id"], t["name"], t["service"]) for t in event["traces"]] == [("ab" * 16, "live-one", "go-svc")]
+
+
+def test_trace_answer_carries_the_stored_spans_unchanged(example_viewer, example_store):
+    # The answer splices the stored JSON text in: it must decode to what get_trace reads.
+    trace_id = _the_trace(example_viewer)["trace_id"]
+    trace = example_viewer.get_json("/api/traces/" + trace_id)
+    stored = {span["span_id"]: span for span in get_trace(example_store, trace_id)}
+    assert len(trace["spans"]) == len(stored) == 19
+    for span in trace["spans"]:
+        expected = dict(stored[span["span_id"]])
+        assert trace["resources"][span.pop("resource_index")] == expected.pop("resource")
+        del expected["trace_id"]
+        assert span == expected
+
+
+def test_a_damaged_json_column_is_sent_as_text(fresh_viewer):
+    import sqlite3
+    ui, otlp, store = fresh_viewer
+    body = json.dumps({"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "damaged"}}]},
+        "scopeSpans": [{"spans": [{"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "work",
+                                   "startTimeUnixNano": "1000", "endTimeUnixNano": "2000",
+                                   "attributes": [{"key": "k", "value": {"stringValue": "v"}}]}]}]}]})
+    assert otlp.post("/v1/traces", body.encode(), "application/json")[0] == 200
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE spans SET attributes = '{\"k\": broken'")
+    trace = ui.get_json("/api/traces/" + "ab" * 16)
+    (span,) = trace["spans"]
+    assert span["attributes"] == '{"k": broken' and span["name"] == "work"
+    assert trace["resources"] == [{"service.name": "damaged"}]
