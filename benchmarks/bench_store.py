@@ -47,14 +47,14 @@ def write_once(spans, directory, run):
     path = os.path.join(directory, f"run{run}.db")
     exporter = StoreExporter(path, max_mb=1024)
     exporter.export(spans[:1])  # open and create the schema outside the timing
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(1, len(spans), BATCH):
         result = exporter.export(spans[start:start + BATCH])
         if result is not SpanExportResult.SUCCESS:
             sys.exit("export failed")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     exporter.shutdown()
-    return (len(spans) - 1) / elapsed, path
+    return (len(spans) - 1) / elapsed, cpu * 1e6 / (len(spans) - 1), path
 
 
 def main():
@@ -64,15 +64,17 @@ def main():
     args = parser.parse_args()
     spans = make_spans(args.spans)
     with tempfile.TemporaryDirectory() as directory:
-        rates, path = [], None
+        rates, cpus, path = [], [], None
         for run in range(args.runs):
-            rate, path = write_once(spans, directory, run)
+            rate, cpu, path = write_once(spans, directory, run)
             rates.append(rate)
+            cpus.append(cpu)
         size_mb = os.path.getsize(path) / 1024 / 1024
         print(f"store write: {statistics.median(rates):,.0f} spans/s "
               f"(median of {args.runs} runs, {len(spans):,} spans, batches of {BATCH}; "
               f"min {min(rates):,.0f}, max {max(rates):,.0f}); "
-              f"{size_mb * 1024 * 1024 / len(spans):,.0f} bytes/span on disk")
+              f"{size_mb * 1024 * 1024 / len(spans):,.0f} bytes/span on disk; "
+              f"CPU {statistics.median(cpus):.1f} us/span (median; min {min(cpus):.1f})")
 
         timings = []
         for _ in range(20):

@@ -19,7 +19,7 @@ from .rows import search_text
 __all__ = [
     "StoreError", "AmbiguousTraceId", "list_traces", "get_trace", "services",
     "service_map", "operations", "explain_list_traces", "parse_attribute_filters",
-    "traces_after", "service_names", "get_trace_text", "map_summary",
+    "traces_after", "service_names", "get_trace_json", "map_summary",
 ]
 
 MIN_PREFIX = 8
@@ -214,45 +214,54 @@ def get_trace(path, trace_id):
     return _read(path, work, [])
 
 
-def get_trace_text(path, trace_id):
-    """Like get_trace(), but the JSON columns (attributes, events, links, resource) stay
-    the stored JSON text, for callers that pass them on as they are (the viewer's trace
-    answer splices them in instead of decoding and re-encoding 10,000 spans). Each dict
-    has `json_ok`: whether all four texts are valid JSON (SQLite checks, in C), and
-    `query_text`: the span's db.query.text (or db.statement) attribute, or None.
+def get_trace_json(path, trace_id):
+    """One trace for a caller that sends it on as JSON (the viewer's trace page).
+
+    Returns (trace id, spans): span dicts, ordered like get_trace(), holding only what
+    an analysis looks at (ids, service, name, kind, times, status, the attributes as
+    stored JSON text, and `query_text`: the db.query.text or db.statement attribute),
+    plus `json`: the whole span as JSON text, built by SQLite (in C) with the stored
+    JSON columns embedded as they are, and `resource`: the stored resource text.
+    A 10,000-span trace is 6 MB of JSON: decoding and encoding it again in Python was
+    most of the trace page's wait. A damaged (non-JSON) column is embedded as a string.
+    Returns (None, []) if there is no such trace.
     """
     wanted = normalize_trace_id(trace_id)
 
     def work(conn):
         found = _resolve(conn, wanted)
         if found is None:
-            return []
+            return None, []
         trace_no, full = found
         conn.row_factory = None
-        cursor = conn.execute(_TRACE_TEXT_SQL, (trace_no,))
+        cursor = conn.execute(_TRACE_JSON_SQL, (trace_no,))
         names = [column[0] for column in cursor.description]
-        names[names.index("trace_no")] = "trace_id"
         # Sorted here: SQLite would sort whole rows through a temporary b-tree.
-        start, span_id = names.index("start_ns"), names.index("span_id")
-        rows = sorted(cursor, key=lambda row: (row[start], row[span_id]))
-        spans = []
-        for row in rows:
-            span = dict(zip(names, row))
-            span["trace_id"] = full
-            spans.append(span)
-        return spans
+        rows = sorted(cursor, key=lambda row: (row[5], row[0]))  # start_ns, span_id
+        return full, [dict(zip(names, row)) for row in rows]
 
-    return _read(path, work, [])
+    return _read(path, work, (None, []))
+
+
+def _json_column(name):
+    return f"CASE WHEN json_valid({name}) THEN json({name}) ELSE {name} END"
 
 
 # `query_text` saves the analysis decoding every query span's attributes for the one
-# value it looks at (extracted in C; json_extract() would fail on a damaged row).
-_TRACE_TEXT_SQL = """
-SELECT *, json_valid(attributes) AND json_valid(events) AND json_valid(links)
-          AND json_valid(resource) AS json_ok,
+# value it looks at (extracted in C, json_extract() would fail on a damaged row).
+_TRACE_JSON_SQL = f"""
+SELECT span_id, parent_span_id, service_name, name, kind, start_ns, end_ns, status_code,
+       attributes, resource,
        CASE WHEN json_valid(attributes) THEN coalesce(
            json_extract(attributes, '$."db.query.text"'),
-           json_extract(attributes, '$."db.statement"')) END AS query_text
+           json_extract(attributes, '$."db.statement"')) END AS query_text,
+       json_object('span_id', span_id, 'parent_span_id', parent_span_id,
+                   'service_name', service_name, 'name', name, 'kind', kind,
+                   'start_ns', start_ns, 'end_ns', end_ns, 'duration_ns', duration_ns,
+                   'status_code', status_code, 'status_message', status_message,
+                   'attributes', {_json_column("attributes")},
+                   'events', {_json_column("events")}, 'links', {_json_column("links")},
+                   'scope_name', scope_name, 'scope_version', scope_version) AS json
 FROM spans WHERE trace_no = ?
 """
 

@@ -165,7 +165,7 @@ def _self_time_breakdown(rows, self_ns):
 def _attributes(span, wanted):
     """The span's attributes as a dict, or None when it has none of the `wanted` keys.
 
-    Attributes may still be the stored JSON text (queries.get_trace_text): it is only
+    Attributes may still be the stored JSON text (queries.get_trace_json): it is only
     decoded when one of the wanted keys appears in it, which for most spans of a big
     trace it does not."""
     attributes = span.get("attributes")
@@ -182,7 +182,7 @@ def _attributes(span, wanted):
 
 
 def _query_of(span):
-    if "query_text" in span:  # extracted by queries.get_trace_text
+    if "query_text" in span:  # extracted by queries.get_trace_json
         text = span["query_text"]
         return summarize(text).text or None if isinstance(text, str) and text.strip() else None
     attributes = _attributes(span, _QUERY_KEYS)
