@@ -33,7 +33,7 @@ from autotrace.patching import Interceptor
 from autotrace.spans import data_free_message, fail_span, start_span
 from autotrace.sql import summarize
 
-__all__ = ["execute", "first_argument", "with_traceparent"]
+__all__ = ["execute", "first_argument", "with_traceparent", "keep_on_error"]
 
 _STATEMENT_KEYWORDS = ("query", "sql", "operation", "statement", "sql_script")
 _inside_batch = ContextVar("autotrace_dbapi_batch", default=None)   # the cursor running a traced batch
@@ -137,6 +137,29 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
 
         return Interceptor(commented, after, failed, is_async=is_async, rewrites=True)
     return Interceptor(start, after, failed, is_async=is_async)
+
+
+def keep_on_error(instrumentation, read, attribute):
+    """An Interceptor for a driver function that turns a server's error reply into an
+    exception and drops a fact on the way (pymysql before 1.2 reads the SQLSTATE out
+    of MySQL's error packet and throws it away): `read(args, kwargs)` takes the fact
+    from the reply, and it is stored on the raised exception as `attribute` (a private
+    name), where the driver spec's error_code finds it. The exception is the same
+    object; the function's behaviour is unchanged."""
+    def before(instance, args, kwargs):
+        return read(args, kwargs)
+
+    def after(state, result):
+        return result
+
+    def failed(state, exc):
+        if state is not None:
+            try:
+                setattr(exc, attribute, state)
+            except Exception:   # an exception type with __slots__: no code for its span
+                pass
+
+    return Interceptor(before, after, failed)
 
 
 def with_traceparent(span, args, kwargs):

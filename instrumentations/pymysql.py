@@ -1,6 +1,10 @@
 """pymysql (MySQL and MariaDB): Cursor is a pure Python class, every cursor subclasses it.
 
-executemany calls execute itself; the builder keeps that to the one batch span."""
+executemany calls execute itself; the builder keeps that to the one batch span.
+db.response.status_code is the SQLSTATE from the server's error packet ("42000");
+pymysql before 1.2 drops it in `err.raise_mysql_exception(data)`, so that function is
+patched to keep it on the exception. Errors without one (a lost connection, raised by
+the client) give the MySQL error number ("2013")."""
 
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
@@ -21,9 +25,24 @@ def _system(cursor):
     return "mariadb" if "mariadb" in version.lower() else "mysql"
 
 
+_SQLSTATE = "_autotrace_sqlstate"
+
+
+def _packet_sqlstate(args, kwargs):
+    # Error packet: 0xFF, error number (2 bytes), then "#" and the 5-character SQLSTATE
+    # (protocol 4.1 and later), then the message.
+    data = args[0] if args else kwargs.get("data")
+    if isinstance(data, (bytes, bytearray)) and len(data) >= 9 and data[3] == 0x23:
+        return bytes(data[4:9]).decode("ascii", "replace")
+    return None
+
+
 def _error_code(exc):
+    state = getattr(exc, _SQLSTATE, None) or getattr(exc, "sqlstate", None)   # pymysql >= 1.2 keeps it too
+    if isinstance(state, str) and state:
+        return state
     code = exc.args[0] if exc.args else None
-    return str(code) if isinstance(code, int) else None   # the MySQL error number: "1062"
+    return str(code) if isinstance(code, int) else None   # no SQLSTATE: the MySQL error number
 
 
 def _execute(batch=False):
@@ -40,5 +59,7 @@ SPEC = Instrumentation(
     patches=(
         Patch("pymysql.cursors", "Cursor.execute", _execute()),
         Patch("pymysql.cursors", "Cursor.executemany", _execute(batch=True)),
+        Patch("pymysql.err", "raise_mysql_exception",
+              Wrapper("_dbapi.keep_on_error", read=_packet_sqlstate, attribute=_SQLSTATE)),
     ),
 )
