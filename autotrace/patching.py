@@ -204,7 +204,11 @@ def _make_wrapper(interceptor, switch):
         except BaseException as exc:
             _contain(failed, state, exc, switch)
             raise
-        return _finish(after, state, result, switch)
+        try:   # _finish, inlined: this runs on every traced call
+            return after(state, result)
+        except Exception as exc:
+            switch.trip(exc)
+            return result
     return wrapper
 
 

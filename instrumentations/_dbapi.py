@@ -7,8 +7,9 @@ parameters are never read. A driver's spec supplies two small functions:
     statement(instance, args, kwargs) -> the SQL (str, bytes, or a driver object)
     connection_facts(instance) -> (namespace, host, port), any of them None
 
-Connection facts are cached per connection object, so a repeated query costs a
-cache lookup, a span, and nothing else.
+Connection facts are cached per connection object, and a statement's span name and
+attributes per (statement text, connection facts), so a repeated query costs two
+lookups, a copy of its attribute dict, a span, and nothing else.
 
 A driver whose executemany calls its own execute (pymysql) gets one span: while a
 batch span is open for a cursor, that cursor's execute calls are not traced again.
@@ -72,32 +73,43 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
     config = settings()
     max_length, sanitize = config.db_query_max, config.db_sanitize
 
+    described = {}   # (statement, connection facts) -> (span name, attributes)
+    tracers = []     # the scope's tracer, once asked for (tracing.py keeps it for good)
+
+    def describe(query, facts):
+        summary = summarize(query, max_length, sanitize)
+        return summary.name or system, _attributes(system, system_of is not None, summary, facts)
+
     def start(instance, args, kwargs):
         if _inside_batch.get() is instance:
             return None   # executemany's own inner execute: already inside its span
         if tracing.leaf_span_dropped():   # sampled out: a query span would be dropped anyway
             return None
-        summary = summarize(statement(instance, args, kwargs), max_length, sanitize)
+        query = statement(instance, args, kwargs)
         facts = facts_of(instance)
-        namespace, host, port = facts[:3]
-        attributes = {semconv.DB_SYSTEM_NAME: (system_of is not None and facts[3]) or system}
-        if summary.text:
-            attributes[semconv.DB_QUERY_TEXT] = summary.text
-        if summary.operation:
-            attributes[semconv.DB_OPERATION_NAME] = summary.operation
-        if summary.collection:
-            attributes[semconv.DB_COLLECTION_NAME] = summary.collection
-        if namespace:
-            attributes[semconv.DB_NAMESPACE] = namespace
-        if host:
-            attributes[semconv.SERVER_ADDRESS] = host
-        if port:
-            attributes[semconv.SERVER_PORT] = port
+        kind = type(query)
+        found = key = None
+        if kind is str or kind is bytes:   # a repeated query: one lookup, no summary, no dict to build
+            key = (query, facts)
+            try:
+                found = described.get(key)
+            except TypeError:   # facts a driver spec made unhashable: work it out each time
+                key = None
+        if found is None:
+            found = describe(query, facts)
+            if key is not None:
+                if len(described) >= _DESCRIBED_ENTRIES:
+                    described.clear()
+                described[key] = found
+        name, attributes = found
+        attributes = dict(attributes)   # the span's own copy: failing it adds error.type
         if batch:
             size = _batch_size(args, kwargs)
             if size is not None and size >= 2:   # the conventions: only for 2 or more
                 attributes[semconv.DB_OPERATION_BATCH_SIZE] = size
-        span = start_span(tracing.tracer(scope), summary.name or system, SpanKind.CLIENT, attributes)
+        if not tracers:
+            tracers.append(tracing.tracer(scope))
+        span = start_span(tracers[0], name, SpanKind.CLIENT, attributes)
         if batch:
             return span, _inside_batch.set(instance)
         return span
@@ -114,6 +126,9 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
 
     def after(state, result):
         if state is None:
+            return result
+        if not (block or batch):
+            state.end()
             return result
         if block:
             return _SpanBlock(result, lambda: finish(state).end(), lambda exc: failed(state, exc))
@@ -137,6 +152,28 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
 
         return Interceptor(commented, after, failed, is_async=is_async, rewrites=True)
     return Interceptor(start, after, failed, is_async=is_async)
+
+
+_DESCRIBED_ENTRIES = 2048   # per builder; cleared when full, as sql.py's caches
+
+
+def _attributes(system, system_in_facts, summary, facts):
+    """The span attributes of a statement's summary on a connection's facts."""
+    namespace, host, port = facts[:3]
+    attributes = {semconv.DB_SYSTEM_NAME: (system_in_facts and facts[3]) or system}
+    if summary.text:
+        attributes[semconv.DB_QUERY_TEXT] = summary.text
+    if summary.operation:
+        attributes[semconv.DB_OPERATION_NAME] = summary.operation
+    if summary.collection:
+        attributes[semconv.DB_COLLECTION_NAME] = summary.collection
+    if namespace:
+        attributes[semconv.DB_NAMESPACE] = namespace
+    if host:
+        attributes[semconv.SERVER_ADDRESS] = host
+    if port:
+        attributes[semconv.SERVER_PORT] = port
+    return attributes
 
 
 def keep_on_error(instrumentation, read, attribute):

@@ -27,16 +27,41 @@ __all__ = ["command", "pipeline", "command_text"]
 def command(instrumentation, system, connection_facts, command_args, is_async=False):
     """An Interceptor for a client's execute-one-command method."""
     scope = "autotrace.instrumentations." + instrumentation
+    described = {}   # (command name as sent, argument count, facts) -> (span name, attributes)
+    tracers = []     # the scope's tracer, once asked for (tracing.py keeps it for good)
+
+    def describe(raw, count, facts):
+        name = _name(raw) if count else system
+        attributes = _base(system, facts)
+        attributes[semconv.DB_OPERATION_NAME] = name
+        attributes[semconv.DB_QUERY_TEXT] = command_text(name, count)
+        return name, attributes
 
     def before(instance, args, kwargs):
         arguments = command_args(instance, args, kwargs)
-        name = _name(arguments[0]) if arguments else system
-        attributes = _base(system, connection_facts(instance))
-        attributes[semconv.DB_OPERATION_NAME] = name
-        attributes[semconv.DB_QUERY_TEXT] = command_text(name, len(arguments))
-        return start_span(tracing.tracer(scope), name, SpanKind.CLIENT, attributes)
+        count = len(arguments)
+        raw = arguments[0] if count else None
+        facts = connection_facts(instance)
+        key = (raw, count, facts)
+        try:
+            found = described.get(key)
+        except TypeError:   # a command name that cannot be hashed (a bytearray)
+            found = key = None
+        if found is None:
+            found = describe(raw, count, facts)
+            if key is not None:
+                if len(described) >= _DESCRIBED_ENTRIES:
+                    described.clear()
+                described[key] = found
+        if not tracers:
+            tracers.append(tracing.tracer(scope))
+        name, attributes = found
+        return start_span(tracers[0], name, SpanKind.CLIENT, dict(attributes))   # the span's own copy
 
     return Interceptor(before, _end, _fail, is_async=is_async)
+
+
+_DESCRIBED_ENTRIES = 2048   # per builder; cleared when full
 
 
 def pipeline(instrumentation, system, connection_facts, pipeline_commands, is_transaction, is_async=False):

@@ -63,6 +63,22 @@ def test_failing_statement_reraises_the_same_error(db, spans):
     assert info.value.sqlite_errorname == "SQLITE_CONSTRAINT_UNIQUE"
 
 
+def test_a_repeated_statement_after_a_failure_gets_clean_attributes(db, spans):
+    # The attributes of a repeated statement are built once and copied for each span:
+    # the error recorded on the failed span must not reach the next one.
+    statement = "INSERT INTO users (email) VALUES ('same@example.com')"
+    db.execute(statement)
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(statement)
+    db.execute("DELETE FROM users")
+    db.execute(statement)
+    first, failed, _delete, again = spans()
+    assert failed.attributes["error.type"] == "sqlite3.IntegrityError"
+    assert failed.attributes["db.response.status_code"] == "SQLITE_CONSTRAINT_UNIQUE"
+    assert dict(again.attributes) == dict(first.attributes)
+    assert "error.type" not in again.attributes and again.status.status_code == StatusCode.UNSET
+
+
 def test_a_broken_span_builder_leaves_results_intact(db, spans, monkeypatch, capsys):
     from autotrace.instrumentations import _dbapi
 
