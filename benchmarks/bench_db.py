@@ -98,8 +98,11 @@ CALLS = {"sqlite3": 'sqlite3 cursor.execute("SELECT 1"), :memory:',
 
 
 def measure(python, which, calls, mode, env, prefix=()):
+    # Run outside the checkout: `python -c` puts the current directory first on
+    # sys.path, and the checkout's autotrace/ (without its instrumentations/, which
+    # only an install maps into the package) would shadow the installed one.
     result = subprocess.run(list(prefix) + [python, "-c", CHILD, which, str(calls), mode],
-                            capture_output=True, text=True, env=env, check=True)
+                            capture_output=True, text=True, env=env, check=True, cwd=tempfile.gettempdir())
     return json.loads(result.stdout.strip().splitlines()[-1])["ns_per_call"]
 
 
