@@ -143,8 +143,8 @@ def main():
                              (os.path.join(otel_bin, "opentelemetry-instrument"),))
         samples = {mode: [] for mode in modes}
         for _ in range(options.runs):   # interleaved, so a change in the machine's load hits every mode alike
-            for mode, (python, child_mode, child_env, prefix) in modes.items():
-                samples[mode].append(measure(python, which, options.calls, child_mode, child_env, prefix))
+            for mode, (child_python, child_mode, child_env, prefix) in modes.items():
+                samples[mode].append(measure(child_python, which, options.calls, child_mode, child_env, prefix))
         got = {mode: median(values) / 1000 for mode, values in samples.items()}
         print(CALLS[which])
         print("  bare                                      %8.2f" % got["bare"])
