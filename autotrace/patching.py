@@ -19,7 +19,7 @@ import sys
 
 from autotrace.messages import warn
 
-__all__ = ["Interceptor", "apply", "revert", "guard", "switch_for", "is_patched", "raw_attribute", "Applied"]
+__all__ = ["Interceptor", "Replacement", "apply", "revert", "guard", "switch_for", "is_patched", "raw_attribute", "Applied"]
 
 _MARK = "_self_autotrace_instrumentation"
 
@@ -48,6 +48,22 @@ class Interceptor:
         self.is_async = is_async
         self.rewrites = rewrites
         self.accepts = accepts
+
+
+class Replacement:
+    """What a builder hands to the core instead of an Interceptor when a wrapt wrapper
+    and the guard would cost more than the work itself (per-task context moves in the
+    standard library's thread pools, microseconds on a path of a few microseconds).
+
+    `make(original, switch)` returns a plain function put in the original's place; it
+    calls `original` itself and must contain its own errors (trip `switch`), as the
+    guard would. The core marks it, sets its `__wrapped__`, and reverts it like any
+    other patch. Only for plain functions (methods defined with `def`)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        self.make = make
 
 
 class _Switch:
@@ -108,8 +124,10 @@ def apply(spec):
             if is_patched(original):
                 continue   # already ours: patching twice is impossible
             interceptor = patch.wrapper.build(spec.name)
-            wrapper = guard(interceptor, spec.name)
-            wrapt.wrap_function_wrapper(owner, attribute, wrapper)
+            if isinstance(interceptor, Replacement):
+                _replace(owner, attribute, original, interceptor, applied.switch)
+            else:
+                wrapt.wrap_function_wrapper(owner, attribute, guard(interceptor, spec.name))
             setattr(raw_attribute(owner, attribute), _MARK, spec.name)
             applied.originals.append((owner, attribute, original))
     except Exception:
@@ -140,6 +158,17 @@ def raw_attribute(owner, attribute):
     if namespace is not None and attribute in namespace:
         return namespace[attribute]
     return getattr(owner, attribute)
+
+
+def _replace(owner, attribute, original, replacement, switch):
+    function = replacement.make(original, switch)
+    function.__wrapped__ = original
+    for name in ("__name__", "__qualname__", "__doc__", "__module__"):
+        try:
+            setattr(function, name, getattr(original, name))
+        except (AttributeError, TypeError):
+            pass
+    setattr(owner, attribute, function)
 
 
 def _resolve(module, dotted):

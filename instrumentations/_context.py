@@ -17,8 +17,8 @@ import os
 
 from opentelemetry import context as otel_context
 
-from autotrace import env_context
-from autotrace.patching import Interceptor
+from autotrace import context_var, env_context
+from autotrace.patching import Interceptor, Replacement
 
 __all__ = ["thread_start", "thread_run", "work_item_created", "work_item_run", "env_argument", "environ_for_exec",
            "process_start"]
@@ -52,36 +52,49 @@ def thread_run(instrumentation):
 
 def work_item_created(instrumentation):
     """ThreadPoolExecutor.submit creates one _WorkItem per task, in the submitter's
-    thread: remember the submitter's context on it. (Kept on the work item rather than in
-    a wrapper around fn: a closure per task is three more long-lived objects for the
-    garbage collector, which measurably slowed submit.)"""
-    get_current = otel_context.get_current
+    thread: remember the submitter's context on it.
 
-    def before(instance, args, kwargs):
-        instance.__dict__[_CONTEXT_ATTRIBUTE] = get_current()
-        return None
-    return Interceptor(before, _nothing, _nothing)
+    A plain function in place of `_WorkItem.__init__` (a Replacement, not a wrapt
+    wrapper with the guard): per task, a wrapper and the guard's suppression check
+    cost more than the rest of submit's added work, and a context move has nothing to
+    suppress. The context is kept on the work item rather than in a wrapper around fn:
+    a closure per task is three more long-lived objects for the garbage collector."""
+    get_current = context_var.get_current
+
+    def make(original, switch):
+        def __init__(self, *args, **kwargs):
+            original(self, *args, **kwargs)
+            if switch.on:
+                try:
+                    self.__dict__[_CONTEXT_ATTRIBUTE] = get_current()
+                except Exception as exc:   # ours: the task runs without the context
+                    switch.trip(exc)
+        return __init__
+    return Replacement(make)
 
 
 def work_item_run(instrumentation):
-    """In the worker: the task runs in the submitter's context, attached for this task
-    only, so a long-lived worker never keeps one caller's context for the next task."""
-    attach, detach = otel_context.attach, otel_context.detach
+    """In the worker, in place of `_WorkItem.run`: the task runs in the submitter's
+    context, attached for this task only, so a long-lived worker never keeps one
+    caller's context for the next task. (`*args`: Python 3.14's run takes one.)"""
+    attach, reset = context_var.attach, context_var.reset
 
-    def before(instance, args, kwargs):
-        context = instance.__dict__.pop(_CONTEXT_ATTRIBUTE, None)
-        return None if context is None else attach(context)
-
-    def after(token, result):
-        if token is not None:
-            detach(token)
-        return result
-
-    def failed(token, exc):
-        if token is not None:
-            detach(token)
-
-    return Interceptor(before, after, failed)
+    def make(original, switch):
+        def run(self, *args):
+            try:
+                context = self.__dict__.pop(_CONTEXT_ATTRIBUTE, None)
+                token = None if context is None else attach(context)
+            except Exception as exc:
+                switch.trip(exc)
+                return original(self, *args)
+            if token is None:
+                return original(self, *args)
+            try:
+                return original(self, *args)
+            finally:
+                reset(token)   # never raises
+        return run
+    return Replacement(make)
 
 
 def env_argument(instrumentation, position, keyword="env"):
