@@ -16,6 +16,7 @@ try blocks, its exception reaches it as the same object, with its own traceback.
 """
 
 import sys
+from types import FunctionType
 
 from autotrace.messages import warn
 
@@ -126,6 +127,8 @@ def apply(spec):
             interceptor = patch.wrapper.build(spec.name)
             if isinstance(interceptor, Replacement):
                 _replace(owner, attribute, original, interceptor, applied.switch)
+            elif getattr(patch, "plain", False) and type(original) is FunctionType and not interceptor.is_async:
+                _replace(owner, attribute, original, _plain_method(interceptor), applied.switch)
             else:
                 wrapt.wrap_function_wrapper(owner, attribute, guard(interceptor, spec.name))
             setattr(raw_attribute(owner, attribute), _MARK, spec.name)
@@ -241,6 +244,45 @@ def _make_wrapper(interceptor, switch):
     return wrapper
 
 
+def _plain_method(interceptor):
+    """`Patch(..., plain=True)`: the guard above as a plain function in place of a
+    method defined with `def`, for per-request paths. A wrapt proxy costs a bound
+    wrapper object and a call through it on every call (about 6,000 instructions per
+    call under callgrind, with the guard); this costs one Python call. Same order,
+    same containment of our errors, same arguments (`instance` is self)."""
+    get_value, key = _suppression_check()
+    current = None
+    if key is not None:   # OpenTelemetry is loaded: read the current context in line
+        from autotrace import context_var
+        current = context_var.get_current
+    before, after, failed = interceptor.before, interceptor.after, interceptor.failed
+    rewrites = interceptor.rewrites
+
+    def make(original, switch):
+        def method(self, *args, **kwargs):
+            if not switch.on or (current().get(key) if current is not None else get_value(key)):
+                return original(self, *args, **kwargs)
+            try:
+                state = before(self, args, kwargs)
+                if rewrites:
+                    state, args, kwargs = state
+            except Exception as exc:
+                switch.trip(exc)
+                return original(self, *args, **kwargs)
+            try:
+                result = original(self, *args, **kwargs)
+            except BaseException as exc:
+                _contain(failed, state, exc, switch)
+                raise
+            try:
+                return after(state, result)
+            except Exception as exc:
+                switch.trip(exc)
+                return result
+        return method
+    return Replacement(make)
+
+
 def _suppression_check():
     """(get_value, key) telling whether OpenTelemetry's "do not trace this" flag is set:
     set by our exporter threads (their HTTP and sqlite3 calls must not become spans) and
@@ -249,7 +291,8 @@ def _suppression_check():
     until it is imported nothing can be suppressed."""
     context = sys.modules.get("opentelemetry.context")
     if context is not None:
-        return context.get_value, context._SUPPRESS_INSTRUMENTATION_KEY
+        from autotrace import context_var   # one C-level lookup instead of three Python calls
+        return context_var.get_value, context._SUPPRESS_INSTRUMENTATION_KEY
 
     def get_value(key):
         loaded = sys.modules.get("opentelemetry.context")

@@ -28,10 +28,10 @@ from random import getrandbits
 
 from opentelemetry import context as otel_context
 from opentelemetry.trace import (
-    Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, get_current_span,
+    INVALID_SPAN, Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, get_current_span,
     set_span_in_context)
 
-from autotrace import semconv, tracing
+from autotrace import context_var, semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
 from autotrace.redaction import redact_query, url_secrets
@@ -72,6 +72,7 @@ class ServerPolicy:
         self.public = config.public_endpoint
         self.traceresponse = config.traceresponse
         self._tracer = None
+        self._lookups = {}   # getter -> the carrier keys of every header extract reads, or None
 
     def start(self, carrier, facts, getter=None):
         """`begin` for adapters on the hot path: `facts()` gives begin's keyword arguments
@@ -80,7 +81,7 @@ class ServerPolicy:
         incoming = self._extract(carrier, getter)
         if self.excluded is None and not self.public:
             if tracing.span_dropped(incoming):
-                return Exchange(None, otel_context.attach(_unsampled(incoming)), self, None)
+                return Exchange(None, _attach(_unsampled(incoming)), self, None)
             return self._begin(incoming, carrier, sampling_checked=True, **facts())
         return self._begin(incoming, carrier, **facts())
 
@@ -96,12 +97,23 @@ class ServerPolicy:
     def _extract(self, carrier, getter):
         if getter is None:
             return tracing.propagator().extract(carrier, context=otel_context.Context())
+        keys = self._lookups.get(getter, False)
+        if keys is False:
+            keys = self._lookups[getter] = _carrier_keys(getter)
+        if keys is not None:
+            # Most requests carry none of the headers the propagators read: a few
+            # dict lookups tell, where extract costs a few microseconds.
+            for key in keys:
+                if key in carrier:
+                    break
+            else:
+                return otel_context.Context()
         return tracing.propagator().extract(carrier, context=otel_context.Context(), getter=getter)
 
     def _begin(self, incoming, headers, method, scheme, host, port, path, query, client=None, user_agent=None,
                protocol=None, header_pairs=None, websocket=False, sampling_checked=False):
         if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
-            return Exchange(None, otel_context.attach(incoming), self, method)
+            return Exchange(None, _attach(incoming), self, method)
         links = None
         if self.public:   # the caller's context becomes a link, not the parent
             caller = _span_context(incoming)
@@ -110,7 +122,7 @@ class ServerPolicy:
         if not sampling_checked and tracing.span_dropped(incoming):
             # Sampled out for certain: no span, no attributes; the request's code and the
             # services it calls still get the (unsampled) trace context.
-            return Exchange(None, otel_context.attach(_unsampled(incoming)), self, method)
+            return Exchange(None, _attach(_unsampled(incoming)), self, method)
         if self._tracer is None:
             self._tracer = tracing.tracer(self.scope)
         attributes = self._attributes(method, scheme, host, port, path, query, client, user_agent, protocol, websocket)
@@ -119,7 +131,7 @@ class ServerPolicy:
         label = "WEBSOCKET" if websocket else _method_label(method)
         span = start_span(self._tracer, label, SpanKind.SERVER, attributes, context=incoming, links=links)
         exchange = Exchange(span, None, self, label)
-        exchange.token = otel_context.attach(
+        exchange.token = _attach(
             otel_context.set_value(_EXCHANGE_KEY, exchange, set_span_in_context(span, incoming)))
         return exchange
 
@@ -205,10 +217,7 @@ class Exchange:
         """Leave the request's context (in the thread or task that attached it)."""
         token, self.token = self.token, None
         if token is not None:
-            try:
-                otel_context.detach(token)
-            except Exception:   # a server that finished the request in another context
-                pass
+            _reset(token)   # never raises (a server that finished the request in another context)
 
     def end(self):
         if not self.ended:
@@ -218,7 +227,7 @@ class Exchange:
 
 def current_exchange():
     """The exchange of the request being handled in this context, or None."""
-    return otel_context.get_value(_EXCHANGE_KEY)
+    return _get_value(_EXCHANGE_KEY)
 
 
 def route(instrumentation, template):
@@ -259,6 +268,21 @@ def wrap_app(app, interceptor, instrumentation):
     return wrapped
 
 
+_attach, _reset, _get_value = context_var.attach, context_var.reset, context_var.get_value
+
+
+def _carrier_keys(getter):
+    """The keys under which `getter` finds each header the propagator reads (so that
+    `key in carrier` tells whether the request has it), or None when either side
+    cannot say."""
+    from autotrace.propagation import headers_read
+    storage_key = getattr(getter, "storage_key", None)
+    names = headers_read(tracing.propagator())
+    if storage_key is None or names is None:
+        return None
+    return tuple(storage_key(name) for name in sorted(names))
+
+
 def _result(state, result):
     return result
 
@@ -278,17 +302,41 @@ def _span_context(context):
 
 
 _UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
+# The context key OpenTelemetry keeps the current span under, learnt through its API.
+(_SPAN_KEY,) = set_span_in_context(INVALID_SPAN, otel_context.Context()).keys()
 
 
 def _unsampled(context):
     """`context` with an unsampled span to propagate: the caller's own when it sent one,
     otherwise new ids (what the SDK's dropped span would carry), so the services this
     request calls see one unsampled trace rather than starting their own."""
-    if get_current_span(context).get_span_context().is_valid:
+    span = context.get(_SPAN_KEY)
+    if span is not None and span.get_span_context().is_valid:
         return context
-    span_context = SpanContext(getrandbits(128) or 1, getrandbits(64) or 1, is_remote=False,
-                               trace_flags=_UNSAMPLED)
-    return set_span_in_context(NonRecordingSpan(span_context), context)
+    values = dict(context)
+    values[_SPAN_KEY] = _NewUnsampledSpan()
+    return otel_context.Context(values)
+
+
+class _NewUnsampledSpan(NonRecordingSpan):
+    """The span of a request sampled out for certain that came without a trace. Its
+    ids are drawn at once (cheap, and the same for every thread that asks); the
+    SpanContext holding them is built only when asked for (by a client that injects
+    headers, a log record, a child span), as most such requests never ask."""
+
+    def __init__(self):   # not NonRecordingSpan's: no SpanContext yet
+        self._context = None
+        self._ids = (getrandbits(128) or 1, getrandbits(64) or 1)
+
+    def get_span_context(self):
+        context = self._context
+        if context is None:
+            trace_id, span_id = self._ids
+            context = self._context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=_UNSAMPLED)
+        return context
+
+    def __repr__(self):
+        return "NonRecordingSpan(%r)" % (self.get_span_context(),)
 
 
 def _full_url(scheme, host, port, path, query):

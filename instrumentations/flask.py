@@ -33,8 +33,9 @@ SPEC = Instrumentation(
     supported=">=2.0,<4",
     description="HTTP server spans for Flask apps, named by URL rule",
     patches=(
-        Patch("flask.app", "Flask.wsgi_app", Wrapper("_wsgi.application")),
-        Patch("flask.app", "Flask.full_dispatch_request", Wrapper("_server.route", template=_rule)),
-        Patch("flask.app", "Flask.handle_exception", Wrapper("_server.exception", exception=_exception)),
+        Patch("flask.app", "Flask.wsgi_app", Wrapper("_wsgi.application"), plain=True),
+        Patch("flask.app", "Flask.full_dispatch_request", Wrapper("_server.route", template=_rule), plain=True),
+        Patch("flask.app", "Flask.handle_exception", Wrapper("_server.exception", exception=_exception),
+              plain=True),
     ),
 )

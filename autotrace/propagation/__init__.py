@@ -12,7 +12,7 @@ carrier holds. Modules are imported only for the names asked for.
 
 from importlib import import_module
 
-__all__ = ["PROPAGATOR_CLASSES", "build_propagator"]
+__all__ = ["PROPAGATOR_CLASSES", "build_propagator", "headers_read"]
 
 # OTEL_PROPAGATORS name -> (module, class)
 PROPAGATOR_CLASSES = {
@@ -48,3 +48,10 @@ def build_propagator(names):
     if len(propagators) == 1:
         return propagators[0]
     return CompositePropagator(propagators)
+
+
+def headers_read(propagator):
+    """The lowercase header names `propagator.extract` may read, or None when it cannot
+    say (a propagator of someone else's, or one that reads names by prefix)."""
+    reads = getattr(propagator, "READS", None)
+    return frozenset(reads) if reads is not None else None

@@ -74,6 +74,8 @@ def _from_multiple_headers(getter, carrier):
 
 
 class _B3Propagator(SafePropagator):
+    READS = frozenset((_SINGLE, _TRACE_ID, _SPAN_ID, _SAMPLED, _FLAGS))   # either form, whichever is sent
+
     def _extract(self, carrier, context, getter):
         found = _from_single_header(getter, carrier) or _from_multiple_headers(getter, carrier)
         if found is None:

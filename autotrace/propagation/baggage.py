@@ -149,6 +149,7 @@ class W3CBaggagePropagator(SafePropagator):
     """Extracts and injects the W3C `baggage` header through OTel's baggage API."""
 
     FIELDS = frozenset((_HEADER,))
+    READS = FIELDS
 
     def _default_context(self):
         return get_current()

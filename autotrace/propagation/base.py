@@ -22,6 +22,10 @@ class SafePropagator(TextMapPropagator):
 
     # Header names written by `inject`; subclasses set it.
     FIELDS = frozenset()
+    # Every header name extract may read (lowercase), or None when it also reads names
+    # it cannot list (Jaeger's uberctx-* prefix). A server that sees none of them in a
+    # request can skip extract: nothing would be found (see `headers_read`).
+    READS = None
 
     # Where to start when extract() is given no context: OTel's trace propagators
     # start from an empty Context, its baggage propagator from the current one.

@@ -153,11 +153,22 @@ class EnvironGetter(Getter):
     spelling of a name into one "HTTP_NAME" key (and joined repeated headers with a
     comma): one dict lookup, instead of the general getter's scan of every key."""
 
+    @staticmethod
+    def storage_key(name):
+        """The environ key header `name` is stored under: `key in environ` tells
+        whether the request has that header."""
+        return _environ_name(name.lower())
+
     def get(self, carrier, key):
-        if not isinstance(key, str):
+        name = _ENVIRON_NAMES.get(key)   # our propagators ask for lowercase names: one lookup
+        if name is None:
+            if not isinstance(key, str):
+                return None
+            name = _environ_name(key.lower())
+        value = carrier.get(name)
+        if value is None:
             return None
-        value = carrier.get(_environ_name(key.lower()))
-        return None if value is None else [_text_if_bytes(value)]
+        return [value] if type(value) is str else [_text_if_bytes(value)]
 
     def keys(self, carrier):
         """The request's header names ("HTTP_X_B3_TRACEID" -> "x-b3-traceid")."""
@@ -192,6 +203,11 @@ def index_headers(pairs):
 
 class IndexGetter(Getter):
     """Reads headers from an `index_headers` index."""
+
+    @staticmethod
+    def storage_key(name):
+        """The index key header `name` is stored under (see EnvironGetter.storage_key)."""
+        return name.lower()
 
     def get(self, carrier, key):
         return carrier.get(key.lower()) if isinstance(key, str) else None

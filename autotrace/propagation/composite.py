@@ -2,7 +2,7 @@
 
 from opentelemetry.propagators.textmap import TextMapPropagator, default_getter, default_setter
 
-from .base import SafePropagator
+from .base import SafePropagator, _logger
 from .carriers import resolve_getter
 
 __all__ = ["CompositePropagator", "NoopPropagator"]
@@ -17,12 +17,24 @@ class CompositePropagator(SafePropagator):
     def __init__(self, propagators):
         self.propagators = tuple(propagators)
         self.FIELDS = frozenset().union(*(p.fields for p in self.propagators))
+        reads = [getattr(p, "READS", None) for p in self.propagators]
+        self.READS = None if None in reads else frozenset().union(*reads)
 
     def extract(self, carrier, context=None, getter=default_getter):
-        # Each member is itself safe; resolving the getter once saves them the work.
+        # Resolving the getter once saves the members the work; members of ours are
+        # called past their own safety frame (the same try, here), others as they are.
         getter = resolve_getter(getter)
         for propagator in self.propagators:
-            context = propagator.extract(carrier, context, getter)
+            if isinstance(propagator, SafePropagator):
+                if context is None:
+                    context = propagator._default_context()
+                try:
+                    context = propagator._extract(carrier, context, getter)
+                except Exception:  # noqa: BLE001 - peer data must never break the host
+                    _logger.debug("%s: extract failed; context left unchanged", type(propagator).__name__,
+                                  exc_info=True)
+            else:
+                context = propagator.extract(carrier, context, getter)
         return context
 
     def inject(self, carrier, context=None, setter=default_setter):
@@ -35,6 +47,8 @@ class CompositePropagator(SafePropagator):
 
 class NoopPropagator(TextMapPropagator):
     """OTEL_PROPAGATORS=none: extract returns the context it was given, inject writes nothing."""
+
+    READS = frozenset()
 
     def extract(self, carrier, context=None, getter=default_getter):
         if context is None:

@@ -35,6 +35,7 @@ class TraceContextPropagator(SafePropagator):
     """Extracts and injects W3C `traceparent` and `tracestate` headers."""
 
     FIELDS = frozenset((_TRACEPARENT, _TRACESTATE))
+    READS = FIELDS
 
     def _extract(self, carrier, context, getter):
         parsed = parse_traceparent(read_header(getter, carrier, _TRACEPARENT))
