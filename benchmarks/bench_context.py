@@ -2,6 +2,9 @@
 
 usage: python benchmarks/bench_context.py [--runs N]
 
+(Before 2026-11-25 14:00 the executor rows ran with NO span current: the script dropped
+the `use_span` context manager it entered, which detached it at once.)
+
 1. ThreadPoolExecutor: `submit(noop)` on the caller's side alone (the worker is held,
    so tasks queue), and submit plus running the queued tasks on the worker, per task,
    with the futures/threading instrumentations applied (each task attaches and detaches
@@ -11,6 +14,11 @@ usage: python benchmarks/bench_context.py [--runs N]
    `cursor.execute("SELECT 1")` bare vs instrumented. The issue's budget is for a Flask
    request (at most 5 us more); autotrace has no Flask instrumentation yet, so the
    sampled-out sqlite3 call stands in for "an instrumented call that is not sampled".
+
+3. A sampled-out request through an instrumented Flask endpoint (the issue's budget: at
+   most 5 us more than bare), `always_off` and a caller's traceparent with flag 0 under
+   `parentbased_always_on`: the WSGI app called with a prepared environ; bare is the same
+   script without autotrace.
 
 Each measurement runs in a fresh interpreter so bare and instrumented never mix. Times
 are CPU time of the process (time.process_time_ns: all its threads), not wall time:
@@ -36,7 +44,9 @@ from opentelemetry import trace   # tracing starts; the context specs apply
 from concurrent.futures import ThreadPoolExecutor, wait
 assert ("futures" in bootstrap.registry().applied) == instrumented
 span = trace.get_tracer("bench").start_span("parent")
-trace.use_span(span).__enter__()   # submit from inside a span, as a request handler would
+current = trace.use_span(span)   # kept: a dropped context manager detaches at once
+current.__enter__()   # submit from inside a span, as a request handler would
+assert trace.get_current_span() is span
 
 def noop():
     return None
@@ -83,8 +93,51 @@ print(json.dumps({"ns": samples[len(samples) // 2]}))
 """
 
 
-def measure(code, instrumented, env, key="ns"):
-    result = subprocess.run([sys.executable, "-c", code, "1" if instrumented else "0"],
+FLASK = r"""
+import io, json, os, sys, time
+if sys.argv[1] == "1":
+    from autotrace import bootstrap
+    bootstrap.start()
+from flask import Flask
+app = Flask("bench")
+
+@app.route("/items/<int:item_id>")
+def item(item_id):
+    return {"id": item_id}
+
+ENVIRON = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/items/7", "QUERY_STRING": "page=2",
+           "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+           "HTTP_HOST": "127.0.0.1:8000", "HTTP_USER_AGENT": "bench/1.0", "REMOTE_ADDR": "127.0.0.1",
+           "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+           "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False}
+if len(sys.argv) > 2:
+    ENVIRON["HTTP_TRACEPARENT"] = sys.argv[2]
+
+def start_response(status, headers, exc_info=None):
+    return None
+
+def run(n):
+    for _ in range(n):
+        environ = dict(ENVIRON)
+        environ["wsgi.input"] = io.BytesIO(b"")
+        body = app(environ, start_response)
+        for chunk in body:
+            pass
+        body.close()
+run(500)
+samples = []
+for _ in range(7):
+    started = time.process_time_ns()
+    run(2000)
+    samples.append((time.process_time_ns() - started) / 2000)
+samples.sort()
+print(json.dumps({"ns": samples[3]}))
+"""
+UNSAMPLED_PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
+
+
+def measure(code, instrumented, env, key="ns", extra=()):
+    result = subprocess.run([sys.executable, "-c", code, "1" if instrumented else "0"] + list(extra),
                             capture_output=True, text=True, env=env, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])[key] / 1000.0
 
@@ -109,6 +162,14 @@ def main():
         bare = median([measure(code, False, bare_env) for _ in range(options.runs)])
         traced = median([measure(code, True, run_env) for _ in range(options.runs)])
         rows.append((label, bare, traced, budget))
+    # Flask: the WSGI app called directly with a prepared environ; bare = no autotrace.
+    pb = dict(env, OTEL_TRACES_SAMPLER="parentbased_always_on")
+    for label, run_env, extra in (("Flask request, OTEL_TRACES_SAMPLER=always_off", sampled_out, ()),
+                                  ("Flask request, parentbased_always_on, caller's flag 0", pb,
+                                   (UNSAMPLED_PARENT,))):
+        bare = median([measure(FLASK, False, run_env, extra=extra) for _ in range(options.runs)])
+        traced = median([measure(FLASK, True, run_env, extra=extra) for _ in range(options.runs)])
+        rows.append((label, bare, traced, 5.0))
 
     print("machine: " + machine())
     print("median of %d runs (each the median of 7 rounds), us per operation" % options.runs)
