@@ -12,6 +12,9 @@ A client's spec supplies small functions that pull facts out of its own objects:
         onto whatever ends the body: its last read, its release, its close, and
         whatever runs when an unread response is garbage-collected, so no span waits
         longer than the response object lives.
+    waits_on(result) -> the object the span waits on when still open (optional; default
+        the result itself): the one whose patched methods end the body, such as the
+        urllib3 response under a requests one.
 
 Everything else is here: the CLIENT span named by the method, stable HTTP attributes,
 URL redaction, excluded URLs, context injection (only to allowed hosts), header
@@ -60,7 +63,8 @@ _SPAN_KEY = next(iter(set_span_in_context(INVALID_SPAN, Context())))
 _ERROR = Status(StatusCode.ERROR)
 
 
-def client(instrumentation, describe, response, response_headers=None, still_open=None, is_async=False):
+def client(instrumentation, describe, response, response_headers=None, still_open=None, waits_on=None,
+           is_async=False):
     """The span covers the wrapped call (and, with `still_open`, the streamed body)."""
     policy = _Policy(instrumentation, response, response_headers)
 
@@ -84,7 +88,7 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
             if span.is_recording():
                 policy.record_response(span, result)
             if still_open is not None and still_open(result):
-                setattr(result, PENDING, (span, _url))
+                setattr(result if waits_on is None else waits_on(result), PENDING, (span, _url))
             else:
                 span.end()
         return result

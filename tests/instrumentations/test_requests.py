@@ -1,8 +1,13 @@
 """requests against a real local HTTP server (pytest-httpserver)."""
 
+import gc
+import time
+
 import pytest
 import requests
 from opentelemetry.trace import SpanKind, StatusCode
+
+from http_checks import assert_carried, assert_covers_body, serve_slowly
 
 
 @pytest.fixture
@@ -73,3 +78,80 @@ def test_calls_made_inside_a_span_are_its_children(traced, spans, httpserver):
     assert job.name == "job"
     assert first.parent.span_id == parent.context.span_id == second.parent.span_id
     assert first.context.trace_id == job.context.trace_id
+
+
+def _redirecting(httpserver):
+    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data("here")
+
+
+def test_a_followed_redirect_is_one_span_with_the_final_status(traced, spans, httpserver):
+    _redirecting(httpserver)
+    response = requests.get(httpserver.url_for("/old"))
+    assert response.text == "here" and [r.status_code for r in response.history] == [302]
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 200
+    assert span.attributes["url.full"] == httpserver.url_for("/old")   # the request the app made
+    (first, _), (second, _) = httpserver.log
+    assert_carried(span, first.headers["traceparent"])
+    assert_carried(span, second.headers["traceparent"])
+
+
+# -- stream=True: the body is read after send returns ------------------------------------
+
+def test_a_streamed_body_keeps_the_span_open_until_it_is_read(traced, spans, httpserver):
+    size = serve_slowly(httpserver, "/slow", chunks=4, pause=0.1)
+    response = requests.get(httpserver.url_for("/slow"), stream=True)
+    headers_at = time.time_ns()
+    assert spans() == []   # the status and headers are in, the body is not
+    body = b"".join(response.iter_content(1000))
+    read_at = time.time_ns()
+    assert len(body) == size
+    (span,) = spans()
+    assert_covers_body(span, headers_at, read_at, 0.2)
+    assert span.attributes["http.response.status_code"] == 200
+    assert_carried(span, httpserver.log[0][0].headers["traceparent"])
+
+
+def test_a_streamed_body_read_with_content(traced, spans, httpserver):
+    serve_slowly(httpserver, "/slow", chunks=3, pause=0.1)
+    with requests.Session() as session:
+        response = session.get(httpserver.url_for("/slow"), stream=True)
+        headers_at = time.time_ns()
+        assert len(response.content) == 3000
+        read_at = time.time_ns()
+    (span,) = spans()
+    assert_covers_body(span, headers_at, read_at, 0.1)
+
+
+@pytest.mark.parametrize("end", ["close", "context manager"])
+def test_a_streamed_response_closed_unread_ends_its_span_there(traced, spans, httpserver, end):
+    serve_slowly(httpserver, "/slow", chunks=2, pause=0.05)
+    response = requests.get(httpserver.url_for("/slow"), stream=True)
+    assert spans() == []
+    if end == "close":
+        response.close()
+    else:
+        with response:
+            pass
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 200
+
+
+def test_a_streamed_response_dropped_unread_ends_its_span_when_collected(traced, spans, httpserver):
+    serve_slowly(httpserver, "/slow", chunks=2, pause=0.05)
+    response = requests.get(httpserver.url_for("/slow"), stream=True)
+    assert spans() == []
+    del response
+    gc.collect()
+    (span,) = spans()
+    assert span.name == "GET"
+
+
+def test_a_streamed_response_with_an_empty_body_ends_at_once(traced, spans, httpserver):
+    httpserver.expect_request("/empty").respond_with_data("", status=204)
+    response = requests.get(httpserver.url_for("/empty"), stream=True)
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 204
+    response.close()
+    assert len(spans()) == 1
