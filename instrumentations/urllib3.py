@@ -1,5 +1,10 @@
-"""urllib3 1.26 and 2.x: one CLIENT span per `HTTPConnectionPool.urlopen` (PoolManager
-and `urllib3.request()` go through it; its own retries and redirects stay inside it).
+"""urllib3 1.26 and 2.x: one CLIENT span per request the app makes, through a
+`PoolManager` (and so `urllib3.request()`) or a pool directly. Retries and redirects
+stay inside that one span: a pool retries and redirects by calling its own urlopen,
+and a PoolManager follows a redirect by calling its own urlopen again, with a new
+pool per host, so `PoolManager.urlopen` is patched too and the pools' spans under it
+are suppressed. Every hop carries the one span's traceparent (PoolManager copies the
+request headers to the next hop).
 
 With `preload_content=False` the body is still on the wire when urlopen returns: the
 span then ends when the response gives its connection back (`release_conn`, which
@@ -28,6 +33,16 @@ def _describe(instance, args, kwargs):
     return method, url, headers
 
 
+def _describe_manager(instance, args, kwargs):
+    method = args[0] if args else kwargs.get("method")
+    url = str(args[1] if len(args) > 1 else kwargs.get("url", ""))
+    # A copy, so the manager's default headers never keep our trace headers;
+    # PoolManager.urlopen itself sends its default headers when given none.
+    given = kwargs.get("headers")
+    headers = kwargs["headers"] = (instance.headers if given is None else given).copy()
+    return method, url, headers
+
+
 def _response(response):
     return response.status, _PROTOCOLS.get(getattr(response, "version", None))
 
@@ -50,6 +65,9 @@ SPEC = Instrumentation(
     supported=">=1.26,<3",
     description="HTTP client spans and outgoing trace context for urllib3 (PoolManager and pools)",
     patches=(
+        Patch("urllib3.poolmanager", "PoolManager.urlopen",
+              Wrapper("_http.client", describe=_describe_manager, response=_response,
+                      response_headers=_response_headers, still_open=_still_open)),
         Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen",
               Wrapper("_http.client", describe=_describe, response=_response, response_headers=_response_headers,
                       still_open=_still_open)),

@@ -126,3 +126,45 @@ def test_a_response_dropped_unread_ends_its_span_when_collected(traced, spans, h
     (span,) = spans()
     assert span.name == "GET"
 
+
+
+# -- redirects and retries: one span per request the app made -----------------------------
+
+def _redirecting(httpserver):
+    httpserver.expect_request("/old").respond_with_data("", status=302, headers={"Location": "/new"})
+    httpserver.expect_request("/new").respond_with_data("here")
+
+
+def test_a_pool_manager_redirect_is_one_span_with_the_final_status(traced, spans, httpserver):
+    _redirecting(httpserver)
+    http = urllib3.PoolManager(headers={"X-Team": "blue"})
+    response = http.request("GET", httpserver.url_for("/old"))
+    assert response.data == b"here"
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 200
+    assert span.attributes["url.full"] == httpserver.url_for("/old")
+    (first, _), (second, _) = httpserver.log
+    assert_carried(span, first.headers["traceparent"])
+    assert_carried(span, second.headers["traceparent"])
+    assert second.headers["X-Team"] == "blue"
+    assert dict(http.headers) == {"X-Team": "blue"}
+
+
+def test_a_pool_redirect_is_one_span(traced, spans, httpserver):
+    _redirecting(httpserver)
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", httpserver.port)
+    assert pool.urlopen("GET", "/old", redirect=True).data == b"here"
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 200
+    assert len(httpserver.log) == 2
+
+
+def test_retries_after_a_5xx_are_one_span(traced, spans, httpserver):
+    httpserver.expect_ordered_request("/flaky").respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request("/flaky").respond_with_data("ok")
+    retries = urllib3.Retry(total=2, status_forcelist=[503], backoff_factor=0)
+    response = urllib3.PoolManager().request("GET", httpserver.url_for("/flaky"), retries=retries)
+    assert response.data == b"ok"
+    (span,) = spans()
+    assert span.attributes["http.response.status_code"] == 200
+    assert len(httpserver.log) == 2
