@@ -20,8 +20,10 @@ would be exceeded (a single oversized member is skipped).
 import re
 from urllib.parse import quote, unquote
 
+from opentelemetry import baggage as _otel_baggage
 from opentelemetry.baggage import get_all, set_baggage
 from opentelemetry.context import create_key, get_current, get_value, set_value
+from opentelemetry.propagators.textmap import default_setter
 
 from .base import SafePropagator
 from .carriers import read_header
@@ -43,6 +45,9 @@ _VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 # octets that may stay as they are. "%" is left out: it must be encoded.
 _SAFE = "!#$&'()*+/:<=>?@[]^`{|}"
 _OWS = " \t"
+# The key OTel's baggage API stores its dict under (private; None if a release renames
+# it, and inject then asks the API instead).
+_BAGGAGE_KEY = getattr(_otel_baggage, "_BAGGAGE_KEY", None)
 
 
 def is_token(name):
@@ -174,9 +179,20 @@ class W3CBaggagePropagator(SafePropagator):
         return context
 
     def _inject(self, carrier, context, setter):
-        entries = get_all(context)
-        if not entries:
-            return
-        header = format_baggage(entries, get_value(METADATA_KEY, context))
+        if context is None:
+            context = get_current()
+        if _BAGGAGE_KEY is not None:
+            # Most requests carry no baggage: one dict lookup says so, no API calls.
+            entries = context.get(_BAGGAGE_KEY)
+            if not entries or not isinstance(entries, dict):
+                return
+        else:
+            entries = get_all(context)
+            if not entries:
+                return
+        header = format_baggage(entries, context.get(METADATA_KEY))
         if header:
-            setter.set(carrier, _HEADER, header)
+            if setter is default_setter:
+                carrier[_HEADER] = header
+            else:
+                setter.set(carrier, _HEADER, header)

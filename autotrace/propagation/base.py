@@ -45,7 +45,7 @@ class SafePropagator(TextMapPropagator):
         try:
             self._inject(carrier, context, setter)
         except Exception:  # noqa: BLE001
-            _logger.debug("%s: inject failed; headers not written", type(self).__name__, exc_info=True)
+            inject_failed(self)
 
     @property
     def fields(self):
@@ -56,3 +56,8 @@ class SafePropagator(TextMapPropagator):
 
     def _inject(self, carrier, context, setter):
         raise NotImplementedError
+
+
+def inject_failed(propagator):
+    """Log (at debug level) the exception being handled: an inject that raised."""
+    _logger.debug("%s: inject failed; headers not written", type(propagator).__name__, exc_info=True)

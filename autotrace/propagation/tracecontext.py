@@ -12,8 +12,10 @@ that same trace id. Spans of any other trace are untouched, so the memory cannot
 leak onto an unrelated trace.
 """
 
-from opentelemetry.context import create_key, get_value, set_value
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, get_current_span, set_span_in_context
+from opentelemetry.context import create_key, get_current, set_value
+from opentelemetry.propagators.textmap import default_setter
+from opentelemetry.trace import (INVALID_SPAN, NonRecordingSpan, Span, SpanContext, TraceFlags,
+                                 set_span_in_context)
 
 from .base import SafePropagator
 from .carriers import read_header
@@ -29,6 +31,9 @@ _TRACESTATE = "tracestate"
 
 # TraceFlags objects are immutable ints; there are only four we ever build.
 _FLAGS = tuple(TraceFlags(value) for value in range(4))
+
+# The key get_current_span reads the span under (the API keeps its name private).
+_SPAN_KEY = next(iter(set_span_in_context(INVALID_SPAN, {})))
 
 
 class TraceContextPropagator(SafePropagator):
@@ -51,15 +56,29 @@ class TraceContextPropagator(SafePropagator):
         return context
 
     def _inject(self, carrier, context, setter):
-        span_context = get_current_span(context).get_span_context()
+        # This runs on every outgoing request, so get_current_span and get_value are
+        # done here by hand: a Context is a dict, one .get() each.
+        if context is None:
+            context = get_current()
+        span = context.get(_SPAN_KEY)
+        if span is None or not isinstance(span, Span):
+            return
+        span_context = span.get_span_context()
         if not span_context.is_valid:
             return
         trace_id = span_context.trace_id
         flags = span_context.trace_flags
-        if not flags & RANDOM_FLAG and get_value(RANDOM_TRACE_KEY, context) == trace_id:
+        if not flags & RANDOM_FLAG and context.get(RANDOM_TRACE_KEY) == trace_id:
             flags |= RANDOM_FLAG
-        setter.set(carrier, _TRACEPARENT, format_traceparent(trace_id, span_context.span_id, flags))
+        traceparent = format_traceparent(trace_id, span_context.span_id, flags)
         trace_state = span_context.trace_state
-        if trace_state:
-            # Written back exactly as received or as the SDK sampler left it.
-            setter.set(carrier, _TRACESTATE, tracestate_header(trace_state))
+        # Written back exactly as received or as the SDK sampler left it.
+        tracestate = tracestate_header(trace_state) if trace_state else None
+        if setter is default_setter:   # what OTel's default setter does, without the call
+            carrier[_TRACEPARENT] = traceparent
+            if tracestate is not None:
+                carrier[_TRACESTATE] = tracestate
+        else:
+            setter.set(carrier, _TRACEPARENT, traceparent)
+            if tracestate is not None:
+                setter.set(carrier, _TRACESTATE, tracestate)
