@@ -86,8 +86,9 @@ class JaegerPropagator(SafePropagator):
             if len(values) != 1 or len(values[0]) > MAX_MEMBER_BYTES:
                 continue
             # Header names are case-insensitive, so the key is read in lowercase.
-            key = name[len(_BAGGAGE_PREFIX) :].lower()
-            context = set_baggage(key, unquote(values[0].strip(" \t"), errors="replace"), context=context)
+            key = _utf8_text(name[len(_BAGGAGE_PREFIX) :].lower())
+            value = _utf8_text(unquote(values[0].strip(" \t"), errors="replace"))
+            context = set_baggage(key, value, context=context)
             count += 1
             if count == MAX_MEMBERS:
                 break
@@ -104,3 +105,11 @@ class JaegerPropagator(SafePropagator):
             if is_token(key):  # anything else cannot be a header name
                 text = value if isinstance(value, str) else str(value)
                 setter.set(carrier, _BAGGAGE_PREFIX + key, quote(text, safe="", errors="replace"))
+
+
+def _utf8_text(text):
+    """`text` with what UTF-8 cannot carry (lone surrogates, which no real header
+    holds) replaced by "?", as inject would send it: a value reads back as it was read."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
