@@ -197,7 +197,9 @@ def stored_spans(path):
     conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     conn.row_factory = sqlite3.Row
     try:
-        rows = conn.execute("SELECT * FROM spans ORDER BY start_ns").fetchall()
+        # Spans are keyed by their trace's number; the trace id lives in `traces`.
+        rows = conn.execute("SELECT traces.trace_id AS trace_id, spans.* FROM spans "
+                            "JOIN traces USING (trace_no) ORDER BY spans.start_ns").fetchall()
     except sqlite3.OperationalError:   # created, no table yet
         return []
     finally:
