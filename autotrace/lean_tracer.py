@@ -53,6 +53,14 @@ def lean_tracer_for(sdk_tracer, processor_types):
         return sdk_tracer
 
 
+def _nonzero_bits(bits):
+    """A random id as the SDK's RandomIdGenerator draws it (zero is not a valid id)."""
+    value = getrandbits(bits)
+    while not value:
+        value = getrandbits(bits)
+    return value
+
+
 class LeanTracer(trace_api.Tracer):
     def __init__(self, sdk_tracer, processor_types):
         from autotrace.sampling import quick_decider
@@ -128,18 +136,12 @@ class LeanTracer(trace_api.Tracer):
 
     def _new_trace_id(self):
         if self._random_ids:
-            trace_id = getrandbits(128)
-            while not trace_id:
-                trace_id = getrandbits(128)
-            return trace_id
+            return _nonzero_bits(128)
         return self.sdk.id_generator.generate_trace_id()
 
     def _new_span_id(self):
         if self._random_ids:
-            span_id = getrandbits(64)
-            while not span_id:
-                span_id = getrandbits(64)
-            return span_id
+            return _nonzero_bits(64)
         return self.sdk.id_generator.generate_span_id()
 
     def _links(self, links):
