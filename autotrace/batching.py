@@ -11,6 +11,8 @@ only logs dropped spans, and it builds the exporter in the parent process. Here:
   imported or connected until the first span ends, and a forked child builds its own.
 * `request_stop()` + `wait_stopped(deadline)` let the caller stop every processor at
   once and give up at one shared deadline: a hung collector cannot hold the exit.
+* when a whole schedule delay passes without a span, an exporter that has an
+  `on_idle(should_stop)` method is given the idle time (the store indexes then).
 """
 
 import os
@@ -143,7 +145,8 @@ class BatchingProcessor(SpanProcessor):
         while True:
             self._wake.wait(self._delay_s)
             self._wake.clear()
-            self._drain()
+            if not self._drain() and not self._stopping:
+                self._idle_work()
             if self._stopping:
                 self._drain()
                 with self._idle:
@@ -153,14 +156,28 @@ class BatchingProcessor(SpanProcessor):
                 self._stopped.set()
                 return
 
+    def _idle_work(self):
+        # A whole schedule delay went by without a span ending: the app is idle, and an
+        # exporter with work it put off (the store's indexing) may do it now, until
+        # spans come again.
+        on_idle = getattr(self._exporter, "on_idle", None)
+        if on_idle is not None:
+            try:
+                on_idle(lambda: bool(self._queue) or self._stopping)
+            except Exception as exc:
+                debug("%s exporter's idle work raised %s: %s" % (self.label, type(exc).__name__, exc))
+
     def _drain(self):
+        """Export everything queued; returns how many spans that was."""
         queue = self._queue
+        drained = 0
         while queue:
             batch = []
             with self._idle:
                 while queue and len(batch) < self._max_batch:
                     batch.append(queue.popleft())
                 self._in_flight = len(batch)
+            drained += len(batch)
             try:
                 self._export(batch)
             finally:
@@ -169,6 +186,7 @@ class BatchingProcessor(SpanProcessor):
                     self._idle.notify_all()
         with self._idle:
             self._idle.notify_all()
+        return drained
 
     def _export(self, batch):
         if self._exporter is None:

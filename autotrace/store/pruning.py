@@ -28,8 +28,20 @@ def live_bytes(conn):
     return (pages - free) * page_size
 
 
+def _prune_inbox(conn, share):
+    """Delete the oldest `share` of the waiting batches; False when there are none."""
+    total = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    if total == 0:
+        return False
+    count = max(1, math.ceil(total * share))
+    conn.execute("DELETE FROM inbox WHERE batch_no IN "
+                 "(SELECT batch_no FROM inbox ORDER BY batch_no LIMIT ?)", (count,))
+    return True
+
+
 def prune(conn, max_bytes):
-    """Delete the oldest traces until live data is under ~90% of `max_bytes`.
+    """Delete the oldest traces until live data is under ~90% of `max_bytes`; when no
+    indexed trace is left, the oldest batches waiting in the inbox.
 
     Runs inside the caller's write transaction. Returns how many traces were deleted.
     Freed pages are returned to the file system (auto_vacuum=INCREMENTAL), so the
@@ -41,10 +53,15 @@ def prune(conn, max_bytes):
         used = live_bytes(conn)
         if used <= target:
             break
+        share = (used - target) / used
         total = conn.execute("SELECT count(*) FROM traces").fetchone()[0]
         if total == 0:
-            break
-        share = (used - target) / used
+            # Everything left is waiting in the inbox (no reader has indexed it yet):
+            # its oldest batches go instead, whole (a trace cut at a batch boundary
+            # keeps its newer spans).
+            if not _prune_inbox(conn, share):
+                break
+            continue
         count = max(1, math.ceil(total * share))
         doomed = [(row[0],) for row in conn.execute(
             "SELECT trace_no FROM traces ORDER BY start_ns LIMIT ?", (count,))]

@@ -1,7 +1,8 @@
 """Reading the local store: trace lists, one trace, and per-service figures.
 
 Every function takes the store path and returns plain dicts and lists, ready for the
-terminal or JSON. Readers open the file read-only and never block writers (WAL).
+terminal or JSON. Readers first index what apps have spooled into the inbox
+(store/indexer.py), then read on a read-only connection that never blocks writers (WAL).
 A store that does not exist yet reads as empty; a file that is not a store, or is
 from a newer autotrace, raises StoreError with a message fit to show a user.
 """
@@ -14,6 +15,7 @@ import urllib.parse
 from contextlib import closing
 
 from . import schema
+from .indexer import catch_up
 from .rows import search_text
 
 __all__ = [
@@ -69,7 +71,9 @@ def _open(path):
 
 
 def _read(path, work, empty):
-    """Run `work(conn)` on a read-only connection; `empty` if there is no store."""
+    """Run `work(conn)` on a read-only connection; `empty` if there is no store.
+    Spans that apps exported but nobody indexed yet are indexed first."""
+    catch_up(path)
     conn = _open(path)
     if conn is None:
         return empty

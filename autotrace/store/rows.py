@@ -1,4 +1,5 @@
-"""Turning a finished SDK span into plain values the store can write.
+"""Store rows and their pieces: the SpanRow layout, JSON columns, search pairs, text
+SQLite can store.
 
 Nothing here may fail on odd input: attribute values are whatever the host app put
 there, so JSON encoding falls back to `str()` for unknown types, writes non-finite
@@ -38,8 +39,8 @@ class SpanRow(NamedTuple):
 
 
 def span_to_row(span):
-    """Build a SpanRow from a finished span (see span_row_and_pairs)."""
-    return span_row_and_pairs(span)[0]
+    """Build a SpanRow from a finished span, the way the store indexes it."""
+    return _row_and_pairs(span)[0]
 
 
 def searchable_attributes(span):
@@ -48,80 +49,30 @@ def searchable_attributes(span):
     Values are written the way a user would type them: bools as true/false, numbers in
     their usual text form. Sequences and long values are left out (see schema.py).
     """
-    return span_row_and_pairs(span)[1]
+    return _row_and_pairs(span)[1]
 
 
-def span_row_and_pairs(span, trace_hexes=None):
-    """(SpanRow, search pairs) for a finished span, reading each of its properties once.
-
-    Only ReadableSpan's public properties are used, so any span class that offers them
-    works. `trace_hexes` is a dict the caller may share across one batch: the spans of
-    a trace share its id, which is then formatted once.
-    """
-    context = span.context
-    trace_id = context.trace_id
-    if trace_hexes is None:
-        trace_hex = format(trace_id, "032x")
-    else:
-        trace_hex = trace_hexes.get(trace_id)
-        if trace_hex is None:
-            trace_hex = trace_hexes[trace_id] = format(trace_id, "032x")
-    parent = span.parent
-    resource = _resource_facts(span.resource)
-    start = span.start_time or 0
-    # An exporter only sees ended spans, but a zero-length span beats a crash; an end
-    # before the start (a clock step) is clamped so durations are never negative.
-    end = span.end_time or start
-    if end < start:
-        end = start
-    status = span.status
-    description = status.description
-    scope = span.instrumentation_scope
-    attributes = span.attributes
-    if attributes:
-        if attributes.__class__ is not dict:
-            attributes = dict(attributes)  # e.g. a read-only view: the encoder needs a dict
-        attributes_json = to_json(attributes)
-        pairs = _searchable(attributes)
-        pairs.extend(resource.searchable)
-    else:
-        attributes_json = "{}"
-        pairs = list(resource.searchable)
-    events = span.events
-    links = span.links
-    name = span.name
-    if name.__class__ is not str or not name.isascii():
-        name = clean_text(name)
-    row = SpanRow(
-        trace_hex,
-        format(context.span_id, "016x"),
-        format(parent.span_id, "016x") if parent is not None else None,
-        resource.service_name,
-        name,
-        span.kind.name,
-        start,
-        end,
-        end - start,
-        status.status_code.name,
-        clean_text(description) if description else None,
-        attributes_json,
-        to_json([_event(event) for event in events]) if events else "[]",
-        to_json([_link(link) for link in links]) if links else "[]",
-        resource.json,
-        clean_text(scope.name) if scope is not None and scope.name else None,
-        clean_text(scope.version) if scope is not None and scope.version else None,
-    )
-    return row, pairs
+def _row_and_pairs(span):
+    # The one conversion the store uses: packed as an app packs it, unpacked as the
+    # indexer unpacks it.
+    from .inbox_rows import rows_from_batch
+    from .spool import pack, unpack
+    return rows_from_batch(*unpack(pack([span])[0]))[0]
 
 
 def searchable_pairs(attributes, resource_attributes):
     """Like searchable_attributes(), from plain dicts (spans that arrive over OTLP)."""
     pairs = _searchable(attributes)
-    resource_attributes = resource_attributes or {}
+    pairs.extend(resource_search_pairs(resource_attributes or {}))
+    return pairs
+
+
+def resource_search_pairs(resource_attributes):
+    """The search pairs of a resource's attributes (service.name and the SDK's own
+    telemetry.sdk.* are left out: the same for every span, or searchable otherwise)."""
     skip = {key for key in resource_attributes
             if key in _NOT_SEARCHED or key.startswith("telemetry.sdk.")}
-    pairs.extend(_searchable(resource_attributes, skip))
-    return pairs
+    return _searchable(resource_attributes, skip)
 
 
 # (key, value, type) -> its (key, text) search pair or None. Most attribute values
@@ -154,41 +105,16 @@ def _searchable(attributes, skip=()):
     return pairs
 
 
+def searchable_pairs_of(attributes):
+    """The (key, text) search pairs of one span's attribute dict."""
+    return _searchable(attributes)
+
+
 def _search_pair(key, value):
     if not isinstance(key, str) or len(key) > MAX_INDEXED_KEY:
         return None
     text = search_text(value)
     return None if text is None else (clean_text(key), text)
-
-
-class _ResourceFacts(NamedTuple):
-    resource: object       # held so its id() cannot be reused while cached
-    service_name: str
-    json: str
-    searchable: list
-
-
-# A process has one or a few Resources, shared by all its spans: encode each once.
-_RESOURCE_CACHE = {}
-_RESOURCE_CACHE_LIMIT = 64
-
-
-def _resource_facts(resource):
-    facts = _RESOURCE_CACHE.get(id(resource))
-    if facts is not None and facts.resource is resource:
-        return facts
-    attributes = dict(resource.attributes) if resource is not None else {}
-    skip = {key for key in attributes if key in _NOT_SEARCHED or key.startswith("telemetry.sdk.")}
-    facts = _ResourceFacts(
-        resource=resource,
-        service_name=clean_text(attributes.get("service.name") or UNKNOWN_SERVICE),
-        json=to_json(attributes),
-        searchable=_searchable(attributes, skip),
-    )
-    if len(_RESOURCE_CACHE) >= _RESOURCE_CACHE_LIMIT:
-        _RESOURCE_CACHE.clear()
-    _RESOURCE_CACHE[id(resource)] = facts
-    return facts
 
 
 # Same for every span, or already searchable another way (service filter).
@@ -208,22 +134,6 @@ def search_text(value):
     if len(text) > MAX_INDEXED_VALUE:
         return None
     return clean_text(text)
-
-
-def _event(event):
-    return {
-        "name": event.name,
-        "timestamp_ns": event.timestamp,
-        "attributes": dict(event.attributes or {}),
-    }
-
-
-def _link(link):
-    return {
-        "trace_id": format(link.context.trace_id, "032x"),
-        "span_id": format(link.context.span_id, "016x"),
-        "attributes": dict(link.attributes or {}),
-    }
 
 
 # Built once: json.dumps() with options builds a new encoder on every call.

@@ -1,6 +1,10 @@
 """StoreExporter: the span exporter that writes finished spans into the local store.
 
 Promises to the host app:
+  * export() costs the app little: the batch is packed (store/spool.py) and appended
+    to the store's inbox in one short transaction. Indexing it (summaries, search
+    index, service map) is left to readers and to the app's idle time
+    (store/indexer.py), never done while spans keep coming.
   * export() never raises. A failure returns FAILURE and prints one warning line to
     stderr (the first time only); the app keeps running, untraced.
   * Several processes can write to the same file at once: each batch is one
@@ -8,10 +12,10 @@ Promises to the host app:
     the lock.
   * A forked child never touches its parent's SQLite connection (SQLite forbids it):
     it opens its own.
-  * The file stays near `max_mb`: oldest traces are deleted when it grows past it.
+  * The file stays near `max_mb`: oldest traces (and oldest waiting batches) are
+    deleted when it grows past it.
 """
 
-import json
 import os
 import sqlite3
 import sys
@@ -21,9 +25,12 @@ import weakref
 
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from . import pruning, schema
-from .rows import span_row_and_pairs, to_json
-from .transactions import BUSY_TIMEOUT_S, in_retried_write_transaction, with_retries
+from . import pruning
+from .connection import checkpoint, file_identity, open_writable, store_bytes
+from .indexer import index_pending
+from .spool import FORMAT, pack
+from .tables import write_batch
+from .transactions import in_retried_write_transaction
 
 __all__ = ["StoreExporter"]
 
@@ -31,37 +38,17 @@ __all__ = ["StoreExporter"]
 # process, or after SIZE_CHECK_INTERVAL_S (other processes write too).
 SIZE_CHECK_SHARE = 0.02
 SIZE_CHECK_INTERVAL_S = 2.0
-# Rough per-row bytes that are not JSON text (ids, names, index entries).
-ROW_OVERHEAD_BYTES = 200
-# SQLite page cache per writing process, in KiB.
-CACHE_KIB = 8192
-# A checkpoint after pruning must not stall the app behind a long-lived reader.
-CHECKPOINT_BUSY_MS = 200
+# Idle-time indexing: spans per transaction (a few milliseconds of work, so a request
+# that arrives meanwhile waits little for the GIL), and at most this many per idle turn.
+IDLE_CHUNK_SPANS = 256
+IDLE_MAX_SPANS = 20_000
 
 # Connections inherited across fork. Closing them in the child could disturb the
 # parent's locks or WAL, and letting them be garbage-collected closes them, so they
 # are kept here, unused, for the life of the child.
 _ABANDONED = []
 
-_INSERT_SPAN = (
-    "INSERT OR IGNORE INTO spans (trace_no, span_id, parent_span_id, service_name, name, "
-    "kind, start_ns, end_ns, duration_ns, status_code, status_message, attributes, "
-    "events, links, resource, scope_name, scope_version) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_INSERT_ATTRIBUTE = "INSERT OR IGNORE INTO span_attributes (key, value, trace_no) VALUES (?, ?, ?)"
-_INSERT_TRACE = (
-    "INSERT INTO traces (trace_id, start_ns, end_ns, duration_ns, root_span_id, root_service, "
-    "root_name, first_service, first_name, span_count, error_count, services) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_UPDATE_TRACE = (
-    "UPDATE traces SET start_ns = ?, end_ns = ?, duration_ns = ?, root_span_id = ?, "
-    "root_service = ?, root_name = ?, first_service = ?, first_name = ?, span_count = ?, "
-    "error_count = ?, services = ? WHERE trace_no = ?")
-_INSERT_CALL = (
-    "INSERT INTO calls (trace_no, span_id, parent_span_id, caller, service_name, start_ns, "
-    "duration_ns, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-# SQLite allows 999 parameters per statement in old builds; stay well under.
-_LOOKUP_CHUNK = 500
+_INSERT_BATCH = "INSERT INTO inbox (format, span_count, body) VALUES (?, ?, ?)"
 
 
 class StoreExporter(SpanExporter):
@@ -138,14 +125,30 @@ class StoreExporter(SpanExporter):
             self._write_locked(list(rows), list(attribute_pairs))
 
     def _export_locked(self, spans):
-        rows, attribute_pairs = [], []
-        add_row, add_pairs = rows.append, attribute_pairs.append
-        trace_hexes = {}
-        for span in spans:
-            row, pairs = span_row_and_pairs(span, trace_hexes)
-            add_row(row)
-            add_pairs(pairs)
-        self._write_locked(rows, attribute_pairs)
+        body, count = pack(spans)
+        if not count:
+            return
+        conn = self._connection()
+        record = (FORMAT, count, sqlite3.Binary(body))
+        try:
+            in_retried_write_transaction(conn, lambda c: c.execute(_INSERT_BATCH, record))
+        except sqlite3.Error:
+            self._close_quietly()   # the connection may be the problem: start afresh next time
+            raise
+        self._after_write(conn, len(body))
+
+    def on_idle(self, should_stop):
+        """Index what is waiting in the inbox while the app is idle (the batching
+        processor calls this when no span has ended for a while), a small chunk at a
+        time, until `should_stop()` says spans are coming again. Never raises."""
+        if self._shut_down or self._pid != os.getpid() or self._conn is None:
+            return
+        try:
+            with self._lock:
+                index_pending(self._conn, max_spans=IDLE_MAX_SPANS, should_stop=should_stop,
+                              chunk_spans=IDLE_CHUNK_SPANS)
+        except Exception:
+            pass   # a reader will index it instead
 
     def _write_locked(self, rows, attribute_pairs):
         if not rows:
@@ -153,12 +156,15 @@ class StoreExporter(SpanExporter):
         conn = self._connection()
         try:
             written = in_retried_write_transaction(
-                conn, lambda c: _write_batch(c, rows, attribute_pairs))
+                conn, lambda c: write_batch(c, rows, attribute_pairs))
         except sqlite3.Error:
             # Start afresh next time: the connection may be the problem (file
             # replaced, disk error). The failure itself is reported by export().
             self._close_quietly()
             raise
+        self._after_write(conn, written)
+
+    def _after_write(self, conn, written):
         self._written_since_check += written
         try:
             self._keep_under_limit(conn)
@@ -173,30 +179,8 @@ class StoreExporter(SpanExporter):
         return self._conn
 
     def _open(self):
-        directory = os.path.dirname(self.path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                               check_same_thread=False)
-        try:
-            # Only takes effect on a new, empty file; must come before any table.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            with_retries(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-            conn.execute("PRAGMA synchronous = NORMAL")
-            # Checkpoints (copying the WAL into the file, with fsync) dominate write
-            # cost, so let the WAL grow to a tenth of the limit (at most 40 MB)
-            # before one; and the store's size budget counts the WAL.
-            limit_pages = self.max_bytes // 4096
-            conn.execute(f"PRAGMA wal_autocheckpoint = {max(16, min(10_000, limit_pages // 10))}")
-            conn.execute(f"PRAGMA journal_size_limit = {max(65536, self.max_bytes // 10)}")
-            # Index pages keyed by random trace ids are touched all over; a bigger page
-            # cache (allocated only as used) saves re-reading them for every batch.
-            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-            in_retried_write_transaction(conn, schema.migrate)
-            self._identity = _file_identity(self.path)
-        except BaseException:
-            conn.close()
-            raise
+        conn = open_writable(self.path, self.max_bytes)
+        self._identity = file_identity(self.path)
         self._pid = os.getpid()
         return conn
 
@@ -211,15 +195,15 @@ class StoreExporter(SpanExporter):
             return
         self._written_since_check = 0
         self._last_size_check = now
-        if _file_identity(self.path) != self._identity:
+        if file_identity(self.path) != self._identity:
             # The file was deleted or replaced (e.g. the user cleared the store):
             # writing on would go to an unlinked file. Reopen on the next batch.
             self._close_quietly()
             return
-        if _store_bytes(self.path) <= self.max_bytes:
+        if store_bytes(self.path) <= self.max_bytes:
             return
         in_retried_write_transaction(conn, lambda c: pruning.prune(c, self.max_bytes))
-        _checkpoint(conn)
+        checkpoint(conn)
 
     # -- failures and fork --------------------------------------------------------
 
@@ -251,198 +235,6 @@ class StoreExporter(SpanExporter):
                 conn.close()
             except Exception:
                 pass
-
-
-def _write_batch(conn, rows, attribute_pairs):
-    """Insert one batch, fold its new spans into the trace summaries, and record its
-    entry spans for the service map.
-
-    Returns an estimate of the bytes written, for the size check. Spans already in the
-    store (re-exported) are skipped and do not count twice in the summaries.
-
-    Most batches bring whole new traces: their summary is worked out here and their
-    spans go in with one executemany, at the end of every index (trace_no grows).
-    Spans of a trace already stored are inserted one by one, to learn which are new.
-    """
-    groups = {}   # trace_id -> {span_id: index into rows}, a repeated span once
-    for index, row in enumerate(rows):
-        members = groups.get(row.trace_id)
-        if members is None:
-            groups[row.trace_id] = {row.span_id: index}
-        elif row.span_id not in members:
-            members[row.span_id] = index
-    known = _known_traces(conn, list(groups))
-    cursor = conn.cursor()
-    fresh, attributes, calls = [], set(), []
-    written = 0
-    for trace_id, members in groups.items():
-        trace_rows = [rows[index] for index in members.values()]
-        old = known.get(trace_id)
-        if old is None:
-            new_rows = trace_rows
-            cursor.execute(_INSERT_TRACE, (trace_id, *_summary(new_rows)))
-            trace_no = cursor.lastrowid
-            fresh.extend((trace_no,) + row[1:] for row in new_rows)
-        else:
-            trace_no = old[1]
-            new_rows = []
-            for row in trace_rows:
-                cursor.execute(_INSERT_SPAN, (trace_no,) + row[1:])
-                if cursor.rowcount == 1:
-                    new_rows.append(row)
-            if not new_rows:
-                continue
-            cursor.execute(_UPDATE_TRACE, (*_merged(old, _summary(new_rows)), trace_no))
-            _resolve_waiting(cursor, trace_no, members, rows)
-        services = set()
-        for row in new_rows:
-            written += (ROW_OVERHEAD_BYTES + len(row.attributes) + len(row.events)
-                        + len(row.links) + len(row.resource))
-            services.add(row.service_name)
-            call = _entry(cursor, trace_no, row, members, rows, old is not None)
-            if call is not None:
-                calls.append(call)
-        for service in services:
-            attributes.add(("service.name", service, trace_no))
-        for index in members.values():
-            for key, value in attribute_pairs[index]:
-                attributes.add((key, value, trace_no))
-    cursor.executemany(_INSERT_SPAN, fresh)
-    cursor.executemany(_INSERT_ATTRIBUTE, attributes)
-    cursor.executemany(_INSERT_CALL, calls)
-    return written
-
-
-_TRACE_COLUMNS = ("trace_id, trace_no, start_ns, end_ns, root_span_id, root_service, "
-                  "root_name, first_service, first_name, span_count, error_count, services")
-
-
-def _known_traces(conn, trace_ids):
-    """{trace_id: its traces row} for the ids already stored (a few queries per batch,
-    not one per span)."""
-    found = {}
-    for start in range(0, len(trace_ids), _LOOKUP_CHUNK):
-        chunk = trace_ids[start:start + _LOOKUP_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(
-                f"SELECT {_TRACE_COLUMNS} FROM traces WHERE trace_id IN ({marks})", chunk):
-            found[row[0]] = row
-    return found
-
-
-def _summary(rows):
-    """The traces columns after trace_id for a trace made of `rows` alone."""
-    first = root = None
-    end = 0
-    errors = 0
-    services = set()
-    for row in rows:
-        if first is None or row.start_ns < first.start_ns:
-            first = row
-        if row.end_ns > end:
-            end = row.end_ns
-        if root is None and row.parent_span_id is None:
-            root = row
-        if row.status_code == "ERROR":
-            errors += 1
-        services.add(row.service_name)
-    start = first.start_ns
-    end = max(end, start)
-    return (start, end, end - start,
-            root.span_id if root else None, root.service_name if root else None,
-            root.name if root else None, first.service_name, first.name,
-            len(rows), errors, to_json(sorted(services)))
-
-
-def _merged(old, new):
-    """A stored summary row (see _TRACE_COLUMNS) with a batch's summary folded in."""
-    (_, _, start, end, root_id, root_service, root_name, first_service, first_name,
-     span_count, error_count, services) = old
-    (n_start, n_end, _, n_root_id, n_root_service, n_root_name, n_first_service,
-     n_first_name, n_count, n_errors, n_services) = new
-    if n_start < start:
-        start, first_service, first_name = n_start, n_first_service, n_first_name
-    end = max(end, n_end)
-    if root_id is None:
-        root_id, root_service, root_name = n_root_id, n_root_service, n_root_name
-    try:
-        names = set(json.loads(services))
-    except (TypeError, ValueError):
-        names = set()
-    names.update(json.loads(n_services))
-    return (start, end, max(0, end - start), root_id, root_service, root_name,
-            first_service, first_name, span_count + n_count, error_count + n_errors,
-            to_json(sorted(names)))
-
-
-def _entry(cursor, trace_no, row, members, rows, trace_existed):
-    """The calls row for `row` if it is an entry span (its parent missing or in another
-    service), else None. A parent not stored yet leaves the caller NULL: the batch
-    that brings the parent fills it in (_resolve_waiting)."""
-    parent = row.parent_span_id
-    caller = None
-    if parent is not None:
-        index = members.get(parent)
-        if index is not None:
-            caller = rows[index].service_name
-        elif trace_existed:
-            found = cursor.execute(
-                "SELECT service_name FROM spans WHERE trace_no = ? AND span_id = ?",
-                (trace_no, parent)).fetchone()
-            caller = found[0] if found else None
-        if caller == row.service_name:
-            return None
-    return (trace_no, row.span_id, parent, caller, row.service_name, row.start_ns,
-            row.duration_ns, 1 if row.status_code == "ERROR" else 0)
-
-
-def _resolve_waiting(cursor, trace_no, members, rows):
-    """Entries of this trace stored earlier whose parent arrives in this batch: a parent
-    in the same service means the span was no entry after all."""
-    waiting = cursor.execute(
-        "SELECT rowid, parent_span_id, service_name FROM calls WHERE trace_no = ? "
-        "AND caller IS NULL AND parent_span_id IS NOT NULL", (trace_no,)).fetchall()
-    for rowid, parent, service in waiting:
-        index = members.get(parent)
-        if index is None:
-            continue
-        caller = rows[index].service_name
-        if caller == service:
-            cursor.execute("DELETE FROM calls WHERE rowid = ?", (rowid,))
-        else:
-            cursor.execute("UPDATE calls SET caller = ? WHERE rowid = ?", (caller, rowid))
-
-
-def _store_bytes(path):
-    total = 0
-    for name in (path, path + "-wal"):
-        try:
-            total += os.stat(name).st_size
-        except OSError:
-            pass
-    return total
-
-
-def _file_identity(path):
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino)
-
-
-def _checkpoint(conn):
-    """Copy the WAL into the database and truncate it, so freed space really leaves."""
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_BUSY_MS}")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-    except sqlite3.Error:
-        pass  # a busy reader only delays it; the next check tries again
-    finally:
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        except sqlite3.Error:
-            pass
 
 
 def _reason(error):

@@ -18,6 +18,8 @@ import sys
 import time
 from collections import namedtuple
 
+from autotrace.store.indexer import catch_up
+
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "apps")
 BIN = os.path.dirname(sys.executable)
 # gunicorn "Listening at: http://...", uvicorn "Uvicorn running on http://...", werkzeug "Running on http://..."
@@ -194,6 +196,7 @@ def stored_spans(path):
     """Every span in the store as a dict, JSON columns decoded ([] when no store yet)."""
     if not os.path.exists(path):
         return []
+    catch_up(path)   # index what the apps spooled, as every reader of the store does
     conn = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
     conn.row_factory = sqlite3.Row
     try:

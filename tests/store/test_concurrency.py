@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from autotrace.store.indexer import catch_up
 from autotrace.store.queries import list_traces
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ def test_four_processes_write_8000_spans_without_loss_or_lock_errors(store_path)
         assert out.split() == ["2000", "0"]
         assert err == ""  # no warning line, no traceback
 
+    catch_up(store_path)   # what every reader does first
     with sqlite3.connect(store_path) as conn:
         assert conn.execute("SELECT count(*) FROM spans").fetchone()[0] == 8000
         per_service = dict(conn.execute(
@@ -41,13 +43,18 @@ def test_four_processes_write_8000_spans_without_loss_or_lock_errors(store_path)
 def test_reading_while_a_writer_holds_the_lock(exporter, store_path):
     from store_support import collected_spans
     exporter.export(collected_spans("app", 2, 1))
+    assert len(list_traces(store_path)) == 2   # indexed by this first read
+    exporter.export(collected_spans("app", 1, 1))   # waits in the inbox
     blocker = sqlite3.connect(store_path, isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")
         blocker.execute("DELETE FROM traces")  # uncommitted: readers must not see it
         started = time.monotonic()
+        # The reader cannot index the waiting span while another writer holds the
+        # lock: after a short wait it reads what is indexed, as committed.
         assert len(list_traces(store_path)) == 2
-        assert time.monotonic() - started < 1.0  # readers do not wait for writers
+        assert time.monotonic() - started < 1.0  # readers do not wait long for writers
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+    assert len(list_traces(store_path)) == 3   # the lock is free: the waiting span is indexed

@@ -5,6 +5,7 @@ import sqlite3
 
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from autotrace.store.indexer import catch_up
 from autotrace.store.queries import get_trace, list_traces
 from autotrace.store.writer import StoreExporter
 from store_support import batches, collected_spans
@@ -35,6 +36,7 @@ def test_store_stays_bounded_and_keeps_the_newest_traces(store_path):
     assert get_trace(store_path, newest)
     assert get_trace(store_path, oldest) == []
 
+    catch_up(store_path)
     with sqlite3.connect(store_path) as conn:
         kept, counted = conn.execute("SELECT count(*), sum(span_count) FROM traces").fetchone()
         assert 100 < kept < 3000  # pruned, but not emptied
