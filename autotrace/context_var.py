@@ -13,8 +13,13 @@ Import only once `opentelemetry.context` is loaded: this module imports it.
 """
 
 from opentelemetry import context as _otel_context
+from opentelemetry.trace import INVALID_SPAN, set_span_in_context
 
-__all__ = ["get_current", "attach", "reset", "get_value"]
+__all__ = ["get_current", "attach", "reset", "get_value", "SPAN_KEY"]
+
+# The key `trace.set_span_in_context` stores the current span under (the API keeps its
+# name private): found by asking the API itself, so a rename cannot break it.
+SPAN_KEY = next(iter(set_span_in_context(INVALID_SPAN, _otel_context.Context())))
 
 
 def _variable():

@@ -24,8 +24,10 @@ from time import time_ns
 from opentelemetry import trace as trace_api
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, get_current_span
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
+from autotrace.context_var import SPAN_KEY as _SPAN_KEY
+from autotrace.context_var import get_current as _get_current
 from autotrace.lean_span import LeanSpan
 
 __all__ = ["LeanTracer", "lean_tracer_for"]
@@ -51,6 +53,33 @@ def lean_tracer_for(sdk_tracer, processor_types):
         return LeanTracer(sdk_tracer, processor_types)
     except Exception:
         return sdk_tracer
+
+
+def _checked_span_context(trace_id, span_id, flags, trace_state):
+    return SpanContext(trace_id, span_id, False, flags, trace_state)
+
+
+def _direct_span_context(trace_id, span_id, flags, trace_state, _new=tuple.__new__):
+    # SpanContext is a tuple (trace_id, span_id, is_remote, flags, state, is_valid); its
+    # __new__ only fills the defaults and works out is_valid, which ids we draw ourselves
+    # (nonzero, within range) under a valid parent's or a new random trace id always are.
+    # Ids from an app's own id generator go through SpanContext's checks instead.
+    return _new(SpanContext, (trace_id, span_id, False, flags,
+                              trace_state if trace_state is not None else _DEFAULT_STATE, True))
+
+
+def _layout_is_known():
+    """True when a SpanContext built directly equals one the API builds."""
+    try:
+        flags = TraceFlags(TraceFlags.SAMPLED)
+        made = SpanContext(0x1234, 0x56, False, flags, None)
+        return tuple(made) == tuple(_direct_span_context(0x1234, 0x56, flags, None)) and made.is_valid
+    except Exception:
+        return False
+
+
+_DEFAULT_STATE = SpanContext(1, 1, False).trace_state
+_span_context = _direct_span_context if _layout_is_known() else _checked_span_context
 
 
 def _nonzero_bits(bits):
@@ -84,7 +113,9 @@ class LeanTracer(trace_api.Tracer):
         sdk = self.sdk
         if not sdk._tracer_config.is_enabled:
             return sdk.start_span(name, context=context, kind=kind, attributes=attributes, links=links)
-        parent = get_current_span(context).get_span_context()
+        # get_current_span(context), without its three layers of calls
+        holder = (_get_current() if context is None else context).get(_SPAN_KEY)
+        parent = holder.get_span_context() if isinstance(holder, trace_api.Span) else None
         if parent is None or not parent.is_valid:
             parent = None
             trace_id = self._new_trace_id()
@@ -103,7 +134,8 @@ class LeanTracer(trace_api.Tracer):
             recording = result.decision.is_recording()
             trace_state = result.trace_state
             extra = result.attributes
-        span_context = SpanContext(trace_id, self._new_span_id(), False, _FLAGS[sampled, random], trace_state)
+        span_context = (_span_context if self._random_ids else _checked_span_context)(
+            trace_id, self._new_span_id(), _FLAGS[sampled, random], trace_state)
         if not recording:
             return NonRecordingSpan(span_context)
         values = dict(extra) if extra else {}

@@ -7,6 +7,7 @@ import threading
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import (
@@ -287,3 +288,39 @@ def test_otlp_and_store_encoders_take_lean_spans():
     assert encoded.events[0].name == "exception"
     row = span_to_row(finished)
     assert row.name == "SELECT users"
+
+
+class _ZeroSpanIds(RandomIdGenerator):
+    """An app's own id generator that hands out invalid (zero) span ids."""
+
+    def generate_span_id(self):
+        return 0
+
+
+def test_span_contexts_are_the_ones_the_api_builds():
+    from autotrace import lean_tracer
+    assert lean_tracer._layout_is_known()   # this API's layout: the direct build is used
+    lean, _, _ = _pair()
+    for context in (None, _parent(True, True, state=[("vendor", "v1")])):
+        made = lean.start("op", SpanKind.CLIENT, {}, context).get_span_context()
+        rebuilt = SpanContext(made.trace_id, made.span_id, False, made.trace_flags, made.trace_state)
+        assert tuple(made) == tuple(rebuilt) and type(made) is SpanContext and made.is_valid
+    # Ids from the app's own generator keep the API's checks: a zero id is invalid.
+    provider = TracerProvider(id_generator=_ZeroSpanIds())
+    lean = lean_tracer_for(provider.get_tracer("test"), (BatchingProcessor,))
+    assert not lean.start("op", SpanKind.CLIENT, {}, _parent(True, True)).get_span_context().is_valid
+
+
+def test_the_parent_is_the_current_span_or_the_given_context():
+    lean, _, _ = _pair()
+    outer = lean.start("outer", SpanKind.SERVER, {})
+    with trace.use_span(outer):
+        child = lean.start("child", SpanKind.CLIENT, {})
+        assert child.parent == outer.get_span_context()
+        remote = lean.start("other", SpanKind.CLIENT, {}, _parent(True, True))
+        assert remote.parent.span_id == 0x99 and remote.get_span_context().trace_id == 0x1234
+    # Something that is not a span under the span key is no parent (as in the API).
+    from autotrace.context_var import SPAN_KEY
+    from opentelemetry.context import Context
+    orphan = lean.start("orphan", SpanKind.CLIENT, {}, Context({SPAN_KEY: "not a span"}))
+    assert orphan.parent is None and orphan.get_span_context().is_valid
