@@ -106,20 +106,28 @@ def list_traces(path, service=None, errors_only=False, limit=20, operation=None,
 
 
 def traces_after(path, cursor=None, limit=100):
-    """(new cursor, summaries of traces first stored after `cursor`), oldest first.
+    """(new cursor, summaries of traces that gained spans after `cursor`), oldest
+    first, at most `limit` of them.
 
-    The cursor is the trace row's SQLite rowid, which grows as traces are first
-    written; cursor=None asks only for the current cursor (no traces). The live trace
-    list polls this to learn that something new arrived.
+    The cursor is the largest rowid of the spans table, which grows as spans are
+    stored: a new trace and a trace that gets more spans later (a service that
+    exports after its caller) are both news. cursor=None asks only for the current
+    cursor (no traces). The live trace list polls this to learn that something
+    changed. A cursor beyond the store's (a store emptied or replaced) comes back
+    lowered, with no traces: the caller should reload everything.
     """
     def work(conn):
-        latest = conn.execute("SELECT coalesce(max(rowid), 0) FROM traces").fetchone()[0]
+        latest = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()[0]
         if cursor is None or latest <= cursor:
             return latest, []
-        rows = conn.execute("SELECT rowid AS cursor, * FROM traces WHERE rowid > ? "
-                            "ORDER BY rowid LIMIT ?", (int(cursor), int(limit))).fetchall()
-        found = [_trace_dict(row) for row in rows]
-        return (found[-1]["cursor"] if len(found) == limit else latest), found
+        # A rowid range of the spans table: only the rows stored since the cursor.
+        numbers = [row[0] for row in conn.execute(
+            "SELECT DISTINCT trace_no FROM spans WHERE rowid > ? ORDER BY trace_no LIMIT ?",
+            (int(cursor), int(limit)))]
+        marks = ",".join("?" * len(numbers))
+        rows = conn.execute(f"SELECT * FROM traces WHERE trace_no IN ({marks}) ORDER BY trace_no",
+                            numbers).fetchall()
+        return latest, [_trace_dict(row) for row in rows]
 
     return _read(path, work, (0, []))
 

@@ -293,7 +293,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, body, kind, {"Cache-Control": "no-cache"})
 
     def _live(self, query):
-        """Server-sent events: `traces` events with the traces stored after the cursor."""
+        """Server-sent events: a `traces` event with the traces that got spans since the
+        cursor (new ones, and older ones that grew), whenever there are some."""
         try:
             cursor = int((query.get("cursor") or ["-1"])[-1])
         except ValueError:
@@ -312,8 +313,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
         quiet_since = time.monotonic()
         while not self.viewer.stopping.wait(LIVE_POLL_S):
+            last = cursor
             cursor, found = queries.traces_after(store, cursor)
-            if found:
+            if found or cursor < last:  # news, or a store emptied: the list reloads
                 data = json.dumps({"cursor": cursor, "traces": found})
                 self.wfile.write(f"event: traces\ndata: {data}\n\n".encode())
                 quiet_since = time.monotonic()

@@ -131,7 +131,7 @@ def test_pages_serve_the_app(example_viewer):
     assert status == 200 and response.getheader("Content-Type").startswith("text/javascript")
 
 
-def test_live_feed_announces_new_traces(fresh_viewer):
+def test_live_feed_announces_new_and_grown_traces(fresh_viewer):
     ui, otlp, _ = fresh_viewer
     connection = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=10)
     connection.request("GET", "/api/live")
@@ -147,9 +147,20 @@ def test_live_feed_announces_new_traces(fresh_viewer):
     assert otlp.post("/v1/traces", json.dumps(document).encode(), "application/json")[0] == 200
     assert response.readline() == b"event: traces\n"
     event = json.loads(response.readline()[len(b"data: "):])
-    connection.close()
     assert event["cursor"] > hello["cursor"]
     assert [(t["trace_id"], t["name"], t["service"]) for t in event["traces"]] == [("ab" * 16, "live-one", "go-svc")]
+    # Another service's span of the same trace arrives later: the trace grew, that is news too.
+    response.readline()
+    child = dict(span, spanId="ef" * 8, parentSpanId="cd" * 8, name="child", kind=3)
+    later = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "node-svc"}}]}, "scopeSpans": [{"spans": [child]}]}]}
+    assert otlp.post("/v1/traces", json.dumps(later).encode(), "application/json")[0] == 200
+    assert response.readline() == b"event: traces\n"
+    grown = json.loads(response.readline()[len(b"data: "):])
+    connection.close()
+    assert grown["cursor"] > event["cursor"]
+    assert [(t["trace_id"], t["span_count"], t["services"]) for t in grown["traces"]] == \
+        [("ab" * 16, 2, ["go-svc", "node-svc"])]
 
 
 def test_trace_answer_carries_the_stored_spans_unchanged(example_viewer, example_store):

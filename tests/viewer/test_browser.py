@@ -149,8 +149,20 @@ def test_list_updates_live(fresh_viewer, page):
                                    "scopeSpans": [{"spans": [{"traceId": "9" * 32, "spanId": "8" * 16, "name": "arrived-live",
                                                               "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 5_000_000)}]}]}]}
     assert otlp.post("/v1/traces", json.dumps(document).encode(), "application/json")[0] == 200
-    page.locator("#traces tbody tr", has_text="arrived-live").wait_for(timeout=10_000)
-    assert "rust-svc" in page.locator("#traces tbody tr").first.inner_text()
+    row = page.locator("#traces tbody tr", has_text="arrived-live")
+    row.wait_for(timeout=10_000)
+    assert "rust-svc" in row.inner_text()
+    cells = row.locator("td")
+    assert cells.nth(3).inner_text() == "1"
+    # A span of the same trace from another service, exported later: the row grows in place.
+    child = dict(document["resourceSpans"][0]["scopeSpans"][0]["spans"][0], spanId="7" * 16, parentSpanId="8" * 16,
+                 name="later-child")
+    later = {"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "go-svc"}}]},
+                                "scopeSpans": [{"spans": [child]}]}]}
+    assert otlp.post("/v1/traces", json.dumps(later).encode(), "application/json")[0] == 200
+    expect(cells.nth(3)).to_have_text("2", timeout=10_000)
+    assert "go-svc" in cells.nth(4).inner_text()
+    expect(page.locator("#traces tbody tr")).to_have_count(1)
 
 
 def test_a_big_trace_draws_only_the_rows_in_view_and_scrolls_to_all(fresh_viewer, page):
