@@ -10,6 +10,9 @@ Nothing here raises on a malformed trace: orphans, cycles and skewed clocks all 
 give an answer.
 """
 
+from itertools import compress
+from operator import itemgetter
+
 from autotrace.sql import summarize
 from autotrace.store.queries import QUERY_KEYS, TARGET_KEYS, TraceColumns
 
@@ -33,37 +36,48 @@ def analyze(trace):
     display order), self time per service and per operation, and the flags.
     """
     tree = _Tree(trace)
-    order, depth = tree.order, tree.depth
+    order = tree.order
     start, end, shift = _adjusted_times(trace, tree)
     trace_start = min(start, default=0)
     trace_end = max(end, default=0)
     self_ns = _self_times(tree, start, end)
     critical = _critical_path(trace, tree, start, end)
     summaries = _query_summaries(trace.query_text)
-    ids = trace.span_id
-    orphans = [ids[i] for i in order if tree.orphan[i]]
     children = tree.children
+    child_count = [0] * len(order)
+    for parent, kids in children.items():
+        child_count[parent] = len(kids)
+    shown = _in_order(order)
+    ids, orphan, on_path = shown(trace.span_id), shown(tree.orphan), shown(critical)
     return {
         "rows": {
             "span": order,
-            "depth": [depth[i] for i in order],
-            "offset_ns": [start[i] - trace_start for i in order],
-            "duration_ns": [end[i] - start[i] for i in order],
-            "skew_shift_ns": [shift[i] for i in order],
-            "self_ns": [self_ns[i] for i in order],
-            "child_count": [len(children[i]) if i in children else 0 for i in order],
-            "orphan": [tree.orphan[i] for i in order],
-            "critical": [i in critical for i in order],
+            "depth": shown(tree.depth),
+            "offset_ns": shown([begin - trace_start for begin in start]),
+            "duration_ns": shown([stop - begin for begin, stop in zip(start, end)]),
+            "skew_shift_ns": shown(shift),
+            "self_ns": shown(self_ns),
+            "child_count": shown(child_count),
+            "orphan": orphan,
+            "critical": on_path,
         },
         "duration_ns": trace_end - trace_start,
         "start_ns": trace_start,
-        "incomplete": bool(orphans) or all(trace.parent_span_id),
-        "orphans": orphans,
-        "critical_path": [ids[i] for i in order if i in critical],
+        "incomplete": any(orphan) or all(trace.parent_span_id),
+        "orphans": list(compress(ids, orphan)),
+        "critical_path": list(compress(ids, on_path)),
         "self_time": _self_time_breakdown(trace, self_ns),
         "flags": _n_plus_one(trace, children, summaries)
                  + _sequential(trace, children, start, end, summaries),
     }
+
+
+def _in_order(order):
+    """A function giving a per-position list's values in display order (in C)."""
+    if len(order) > 1:
+        pick = itemgetter(*order)
+        return lambda values: list(pick(values))
+    return lambda values: [values[i] for i in order]
 
 
 class _Tree:
@@ -161,20 +175,22 @@ def _adjusted_times(trace, tree):
 
 
 def _critical_path(trace, tree, start, end):
-    """Positions on the critical path: walking back from the end of the trace, the
-    child that finished last before the current point is what the parent waited on."""
+    """Per position, whether the span is on the critical path: walking back from the
+    end of the trace, the child that finished last before the current point is what
+    the parent waited on."""
     tops = [i for i in tree.order if tree.is_top[i]]
+    critical = [False] * len(start)
     if not tops:
-        return set()
+        return critical
     real_roots = [i for i in tops if not trace.parent_span_id[i]]
     top = max(real_roots or tops, key=lambda i: (end[i], -start[i]))
-    children, critical = tree.children, set()
+    children = tree.children
     # An explicit stack: traces can nest deeper than the recursion limit. The tree
     # has no cycles (children are as displayed), so each span is pushed at most once.
     stack = [(top, end[top])]
     while stack:
         i, until = stack.pop()
-        critical.add(i)
+        critical[i] = True
         kids = children.get(i)
         if not kids:
             continue
