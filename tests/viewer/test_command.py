@@ -2,12 +2,13 @@
 on a second port, stops on Ctrl-C."""
 
 import os
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from viewer_support import Client, post_otlp
@@ -57,31 +58,43 @@ def _listening(port):
     return found
 
 
-def _start_view(store, *args, **env):
-    process = subprocess.Popen([sys.executable, "-m", "autotrace", "view", "--store", store, *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, **env})
-    lines = [process.stdout.readline() for _ in range(2)]
-    match = re.match(r"autotrace view: (http://127\.0\.0\.1:(\d+)/) ", lines[0])
-    assert match, lines[0] + process.stderr.read()
-    return process, match.group(1), int(match.group(2))
+class _View:
+    """`autotrace view` in a subprocess; its stdout and stderr lines read as they come
+    (reader threads: a line already buffered is never missed, as select() could)."""
 
+    def __init__(self, store, *args, **env):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autotrace", "view", "--store", store, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+        self.lines = queue.Queue()
+        for name in ("stdout", "stderr"):
+            threading.Thread(target=self._read, args=(name,), daemon=True).start()
+        stream, first = self.next_line()
+        match = re.match(r"autotrace view: (http://127\.0\.0\.1:(\d+)/) ", first)
+        assert stream == "stdout" and match, first
+        self.url, self.port = match.group(1), int(match.group(2))
+        assert "/v1/traces" in self.next_line()[1]
 
-def _stop(process):
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 0
-    return out, err
+    def _read(self, name):
+        for line in getattr(self.process, name):
+            self.lines.put((name, line))
+
+    def next_line(self, timeout=30):
+        return self.lines.get(timeout=timeout)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+        assert self.process.wait(timeout=30) == 0
 
 
 def test_view_listens_on_loopback_only(example_store):
-    process, _, port = _start_view(example_store, "--port", "0", "--otlp-port", "0")
+    view = _View(example_store, "--port", "0", "--otlp-port", "0")
     try:
-        otlp_port = int(re.search(r":(\d+)/v1/traces", process.stdout.readline()).group(1))
-        assert _listening(port) == ["127.0.0.1"]
+        otlp_port = int(re.search(r":(\d+)/v1/traces", view.next_line()[1]).group(1))
+        assert _listening(view.port) == ["127.0.0.1"]
         assert _listening(otlp_port) == ["127.0.0.1"]
     finally:
-        _stop(process)
+        view.stop()
 
 
 def test_view_open_starts_the_browser_on_its_url(example_store, tmp_path):
@@ -89,41 +102,32 @@ def test_view_open_starts_the_browser_on_its_url(example_store, tmp_path):
     opened = tmp_path / "opened.txt"
     fake = tmp_path / "browser.py"
     fake.write_text(f"import sys\nopen({str(opened)!r}, 'w').write(sys.argv[1])\n")
-    process, url, _ = _start_view(example_store, "--port", "0", "--otlp-port", "-1", "--open",
-                                  BROWSER=f"{sys.executable} {fake} %s")
+    view = _View(example_store, "--port", "0", "--otlp-port", "-1", "--open",
+                 BROWSER=f"{sys.executable} {fake} %s")
     try:
         for _ in range(100):
             if opened.exists() and opened.read_text():
                 break
             time.sleep(0.1)
-        assert opened.read_text() == url
+        assert opened.read_text() == view.url
     finally:
-        _stop(process)
-
-
-def _taken(port):
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        view.stop()
 
 
 def test_view_takes_otlp_on_4318_by_default(tmp_path):
-    """The OTLP/HTTP default port, unless something else holds it (then it says so)."""
-    taken_before = _taken(4318)
-    process, _, port = _start_view(str(tmp_path / "s.db"), "--port", "0")
+    """The OTLP/HTTP default port, unless something else holds it: then it says so."""
+    view = _View(str(tmp_path / "s.db"), "--port", "0")
     try:
-        # The third line names 4318, unless it was taken (then only stderr speaks).
-        ready, _, _ = select.select([process.stdout], [], [], 10)
-        third = process.stdout.readline() if ready else ""
-        if "127.0.0.1:4318/v1/traces" in third:
-            assert not taken_before and _listening(4318) == ["127.0.0.1"]
+        # Next comes a line on stdout (listening on 4318) or on stderr (4318 is taken).
+        stream, said = view.next_line()
+        if stream == "stdout":
+            assert "and at http://127.0.0.1:4318/v1/traces" in said
+            assert _listening(4318) == ["127.0.0.1"]
             post_otlp(Client(4318), {"java-svc": [{
                 "traceId": "4" * 32, "spanId": "3" * 16, "name": "sent-to-4318",
                 "startTimeUnixNano": "1000", "endTimeUnixNano": "2000"}]})
-            assert [t["name"] for t in Client(port).get_json("/api/traces")] == ["sent-to-4318"]
+            assert [t["name"] for t in Client(view.port).get_json("/api/traces")] == ["sent-to-4318"]
         else:   # another program (or a parallel test run) holds 4318
-            assert _taken(4318)
+            assert "port 4318 is taken" in said and "viewer's port only" in said, said
     finally:
-        _, err = _stop(process)
-    if "4318" not in third:
-        assert "port 4318 is taken" in err and "viewer's port only" in err, err
+        view.stop()
