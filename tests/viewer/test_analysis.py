@@ -127,3 +127,60 @@ def test_self_time_ignores_children_outside_the_span():
     rows = rows_by_id(analyze(overlapping))
     assert rows["root"]["self_ns"] == 90 * MS
     assert all(0 <= row["self_ns"] <= row["duration_ns"] for row in rows.values())
+
+
+def _random_trace(rng):
+    """Up to 60 spans over 3 services: roots, children, orphans, parent cycles, clocks
+    that disagree, negative durations."""
+    ids = [f"{rng.getrandbits(64) | 1:016x}" for _ in range(rng.randint(1, 60))]
+    spans = []
+    for i, span_id in enumerate(ids):
+        draw = rng.random()
+        if i == 0 and draw < 0.8:
+            parent = None
+        elif i and draw < 0.85:
+            parent = rng.choice(ids[:i])
+        else:   # a parent not in the trace, or any span (cycles, itself)
+            parent = f"{rng.getrandbits(64):016x}" if draw < 0.93 else rng.choice(ids)
+        start = rng.randint(0, 1000)
+        spans.append(span(span_id, parent, start, start + rng.randint(-50, 400), service=rng.choice("abc")))
+    return spans
+
+
+def _covered(segments):
+    """Length of the union of [a, b) segments, by sweeping their boundaries."""
+    points = sorted({x for segment in segments for x in segment})
+    return sum(y - x for x, y in zip(points, points[1:])
+               if any(a <= x and y <= b for a, b in segments))
+
+
+def test_random_traces_bars_stay_possible_and_self_time_is_exact():
+    import random
+    rng = random.Random(7)
+    for _ in range(300):
+        spans = _random_trace(rng)
+        by_id = {s["span_id"]: s for s in spans}
+        result = analyze(spans)
+        rows = rows_by_id(result)
+        assert len(result["row_list"]) == len(spans)              # nothing dropped, nothing twice
+        for span_id, row in rows.items():
+            measured = max(0, by_id[span_id]["end_ns"] - by_id[span_id]["start_ns"])
+            assert row["duration_ns"] == measured                  # never stretched or cut
+            assert row["offset_ns"] >= 0 and row["offset_ns"] + row["duration_ns"] <= result["duration_ns"]
+        shown = result["row_list"]
+        for n, row in enumerate(shown):
+            parent = next((shown[k] for k in range(n - 1, -1, -1) if shown[k]["depth"] < row["depth"]), None)
+            if row["depth"] == 0:
+                continue
+            assert row["depth"] == parent["depth"] + 1 and by_id[row["span_id"]]["parent_span_id"] == parent["span_id"]
+            p_start, p_end = parent["offset_ns"], parent["offset_ns"] + parent["duration_ns"]
+            moved = by_id[row["span_id"]]["service_name"] != by_id[parent["span_id"]]["service_name"]
+            if moved and row["duration_ns"] <= p_end - p_start:  # another clock: fitted inside
+                assert p_start <= row["offset_ns"] and row["offset_ns"] + row["duration_ns"] <= p_end
+        for row in shown:
+            lo, hi = row["offset_ns"], row["offset_ns"] + row["duration_ns"]
+            kids = [rows[k] for k in rows if by_id[k]["parent_span_id"] == row["span_id"]
+                    and not rows[k]["orphan"] and rows[k]["depth"] == row["depth"] + 1]
+            assert row["child_count"] == len(kids)
+            segments = [(max(lo, k["offset_ns"]), min(hi, k["offset_ns"] + k["duration_ns"])) for k in kids]
+            assert row["self_ns"] == (hi - lo) - _covered([s for s in segments if s[0] < s[1]])
