@@ -110,7 +110,7 @@ def _skewed_trace(now):
                            {"key": "exception.type", "value": {"stringValue": "KeyError"}},
                            {"key": "exception.stacktrace", "value": {"stringValue": stack}}]}]),
                   span("4", "3", "SELECT stock", -35, -30, kind=3)],
-        "worker": [span("5", "9", "send receipt", 120, 130)],
+        "worker": [span("5", "9", "send receipt", -60, -50)],   # before the root, parent lost
     }
 
 
@@ -128,14 +128,17 @@ def test_orphans_clock_skew_events_and_links(fresh_viewer, page):
     expect(notice).to_contain_text("Incomplete trace: 1 span(s) whose parent is not in the store")
     orphan = page.locator("#rows .row", has_text="send receipt")
     assert "orphan" in orphan.get_attribute("class")
-    assert _rows(page)[-1]["indent"] == _rows(page)[0]["indent"]   # shown at the top level
+    rows = _rows(page)
+    assert rows[0]["label"] == "worker: send receipt" and rows[1]["label"] == "web: GET /checkout"
+    assert rows[0]["indent"] == rows[1]["indent"]   # shown at the top level, first as it starts first
+    expect(page.locator(".summary h1")).to_have_text("web GET /checkout")   # named after the root
 
     # No bar starts before the trace or runs past its end...
     for left, width in page.locator("#rows .span-bar").evaluate_all(
             "bars => bars.map(bar => [parseFloat(bar.style.left), parseFloat(bar.style.width)])"):
         assert left >= 0 and width > 0 and left + width <= 100.001
     # ...and the skewed server span (with its query) is drawn inside its caller's bar.
-    client = page.locator("#rows .row").nth(1).locator(".span-bar").bounding_box()   # "GET"
+    client = page.locator("#rows .row").nth(2).locator(".span-bar").bounding_box()   # "GET"
     server, query = _box(page, "GET /sku"), _box(page, "SELECT stock")
     assert client["x"] - 0.5 <= server["x"] and server["x"] + server["width"] <= client["x"] + client["width"] + 0.5
     assert server["x"] - 0.5 <= query["x"] and query["x"] + query["width"] <= server["x"] + server["width"] + 0.5

@@ -215,7 +215,7 @@ async function tracePage(traceId) {
     span: trace.spans[position], position, depth: c.depth[n], offset_ns: c.offset_ns[n],
     duration_ns: c.duration_ns[n], skew_shift_ns: c.skew_shift_ns[n], self_ns: c.self_ns[n],
     child_count: c.child_count[n], orphan: c.orphan[n], critical: c.critical[n] }));
-  const root = rows[0].span;
+  const root = (rows.find(r => !r.span.parent_span_id) || rows[0]).span;  // an orphan may start earlier
   const view = { rows, total: Math.max(1, a.duration_ns), collapsed: new Set(), selected: 0, detail: null, trace };
   state.trace = view;
   const notices = [];
