@@ -75,7 +75,9 @@ def test_copy_buttons_put_ids_on_the_clipboard(example_viewer, new_page):
     button.click()
     expect(button).to_have_text("copied")
     assert page.evaluate("navigator.clipboard.readText()") == span_id
-    page.locator(".summary button.copy").click()
+    summary_button = page.locator(".summary button.copy")
+    summary_button.click()
+    expect(summary_button).to_have_text("copied")
     assert page.evaluate("navigator.clipboard.readText()") == trace_id
 
 
