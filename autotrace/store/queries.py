@@ -13,6 +13,7 @@ import os
 import sqlite3
 import urllib.parse
 from contextlib import closing
+from typing import NamedTuple
 
 from . import schema
 from .indexer import catch_up
@@ -21,7 +22,8 @@ from .rows import search_text
 __all__ = [
     "StoreError", "AmbiguousTraceId", "list_traces", "get_trace", "services",
     "service_map", "operations", "explain_list_traces", "parse_attribute_filters",
-    "traces_after", "service_names", "get_trace_json", "map_summary",
+    "traces_after", "service_names", "get_trace_columns", "TraceColumns", "map_summary",
+    "QUERY_KEYS", "TARGET_KEYS",
 ]
 
 MIN_PREFIX = 8
@@ -104,20 +106,28 @@ def list_traces(path, service=None, errors_only=False, limit=20, operation=None,
 
 
 def traces_after(path, cursor=None, limit=100):
-    """(new cursor, summaries of traces first stored after `cursor`), oldest first.
+    """(new cursor, summaries of traces that gained spans after `cursor`), oldest
+    first, at most `limit` of them.
 
-    The cursor is the trace row's SQLite rowid, which grows as traces are first
-    written; cursor=None asks only for the current cursor (no traces). The live trace
-    list polls this to learn that something new arrived.
+    The cursor is the largest rowid of the spans table, which grows as spans are
+    stored: a new trace and a trace that gets more spans later (a service that
+    exports after its caller) are both news. cursor=None asks only for the current
+    cursor (no traces). The live trace list polls this to learn that something
+    changed. A cursor beyond the store's (a store emptied or replaced) comes back
+    lowered, with no traces: the caller should reload everything.
     """
     def work(conn):
-        latest = conn.execute("SELECT coalesce(max(rowid), 0) FROM traces").fetchone()[0]
+        latest = conn.execute("SELECT coalesce(max(rowid), 0) FROM spans").fetchone()[0]
         if cursor is None or latest <= cursor:
             return latest, []
-        rows = conn.execute("SELECT rowid AS cursor, * FROM traces WHERE rowid > ? "
-                            "ORDER BY rowid LIMIT ?", (int(cursor), int(limit))).fetchall()
-        found = [_trace_dict(row) for row in rows]
-        return (found[-1]["cursor"] if len(found) == limit else latest), found
+        # A rowid range of the spans table: only the rows stored since the cursor.
+        numbers = [row[0] for row in conn.execute(
+            "SELECT DISTINCT trace_no FROM spans WHERE rowid > ? ORDER BY trace_no LIMIT ?",
+            (int(cursor), int(limit)))]
+        marks = ",".join("?" * len(numbers))
+        rows = conn.execute(f"SELECT * FROM traces WHERE trace_no IN ({marks}) ORDER BY trace_no",
+                            numbers).fetchall()
+        return latest, [_trace_dict(row) for row in rows]
 
     return _read(path, work, (0, []))
 
@@ -218,54 +228,90 @@ def get_trace(path, trace_id):
     return _read(path, work, [])
 
 
-def get_trace_json(path, trace_id):
-    """One trace for a caller that sends it on as JSON (the viewer's trace page).
+class TraceColumns(NamedTuple):
+    """One trace's spans as columns (lists of equal length, ordered by span id): what
+    the trace page's analysis reads, and the spans whole as JSON text."""
+    span_id: list
+    parent_span_id: list
+    service_name: list
+    name: list
+    kind: list
+    start_ns: list
+    end_ns: list
+    status_code: list
+    query_text: list    # the first of QUERY_KEYS in the attributes, else None
+    target: list        # for CLIENT and PRODUCER spans: the first of TARGET_KEYS, else None
+    resource: list      # the stored resource text (one process's spans share it)
+    json: str           # the spans as JSON objects separated by commas, in this order;
+                        # each as get_trace() would decode it, less trace_id and resource
 
-    Returns (trace id, spans): span dicts, ordered like get_trace(), holding only what
-    an analysis looks at (ids, service, name, kind, times, status, the attributes as
-    stored JSON text, and `query_text`: the db.query.text or db.statement attribute),
-    plus `json`: the whole span as JSON text, built by SQLite (in C) with the stored
-    JSON columns embedded as they are, and `resource`: the stored resource text.
-    A 10,000-span trace is 6 MB of JSON: decoding and encoding it again in Python was
-    most of the trace page's wait. A damaged (non-JSON) column is embedded as a string.
-    Returns (None, []) if there is no such trace.
+
+# The attributes the analysis looks at, pulled out by SQLite (in C) so Python never
+# decodes a span's attributes: what a query ran, and where a call went.
+QUERY_KEYS = ("db.query.text", "db.statement")
+TARGET_KEYS = ("url.full", "http.url", "url.path", "rpc.method", "messaging.destination.name",
+               "server.address")
+
+
+def get_trace_columns(path, trace_id):
+    """One trace for the trace page: (full trace id, TraceColumns), or (None, None).
+
+    A 10,000-span trace is 4 MB of JSON: each span's JSON text is built by SQLite with
+    the stored JSON columns embedded as they are (a damaged, non-JSON column as a
+    string), and Python touches only the few values the analysis needs.
+    `trace_id` is read as by get_trace().
     """
     wanted = normalize_trace_id(trace_id)
 
     def work(conn):
         found = _resolve(conn, wanted)
         if found is None:
-            return None, []
+            return None, None
         trace_no, full = found
         conn.row_factory = None
-        cursor = conn.execute(_TRACE_JSON_SQL, (trace_no,))
-        names = [column[0] for column in cursor.description]
-        # Sorted here: SQLite would sort whole rows through a temporary b-tree.
-        rows = sorted(cursor, key=lambda row: (row[5], row[0]))  # start_ns, span_id
-        return full, [dict(zip(names, row)) for row in rows]
+        count, *columns, spans_json = conn.execute(_TRACE_COLUMNS_SQL, (trace_no,)).fetchone()
+        if not count:
+            return None, None
+        return full, TraceColumns(*(json.loads(column) for column in columns), json=spans_json)
 
-    return _read(path, work, (None, []))
-
-
-def _json_column(name):
-    return f"CASE WHEN json_valid({name}) THEN json({name}) ELSE {name} END"
+    return _read(path, work, (None, None))
 
 
-# `query_text` saves the analysis decoding every query span's attributes for the one
-# value it looks at (extracted in C, json_extract() would fail on a damaged row).
-_TRACE_JSON_SQL = f"""
-SELECT span_id, parent_span_id, service_name, name, kind, start_ns, end_ns, status_code,
-       attributes, resource,
-       CASE WHEN json_valid(attributes) THEN coalesce(
-           json_extract(attributes, '$."db.query.text"'),
-           json_extract(attributes, '$."db.statement"')) END AS query_text,
-       json_object('span_id', span_id, 'parent_span_id', parent_span_id,
-                   'service_name', service_name, 'name', name, 'kind', kind,
-                   'start_ns', start_ns, 'end_ns', end_ns, 'duration_ns', duration_ns,
-                   'status_code', status_code, 'status_message', status_message,
-                   'attributes', {_json_column("attributes")},
-                   'events', {_json_column("events")}, 'links', {_json_column("links")},
-                   'scope_name', scope_name, 'scope_version', scope_version) AS json
+def _embedded(column, empty):
+    """SQL for a stored JSON column to embed in json_object(): as stored (a damaged,
+    non-JSON text as a string). Empty ones, most events and links, skip the parse."""
+    blank = "json_object()" if empty == "{}" else "json_array()"
+    return (f"CASE WHEN {column} = '{empty}' THEN {blank} "
+            f"WHEN json_valid({column}) THEN json({column}) ELSE {column} END")
+
+
+def _first_attribute(keys):
+    # json_valid first: json_extract() raises on damaged text. SQLite caches the
+    # parse, so the attributes are parsed once per span.
+    found = ", ".join(f"json_extract(attributes, '$.\"{key}\"')" for key in keys)
+    return f"CASE WHEN json_valid(attributes) THEN coalesce({found}) END"
+
+
+_SPAN_JSON = f"""json_object(
+    'span_id', span_id, 'parent_span_id', parent_span_id, 'service_name', service_name,
+    'name', name, 'kind', kind, 'start_ns', start_ns, 'end_ns', end_ns,
+    'duration_ns', duration_ns, 'status_code', status_code, 'status_message', status_message,
+    'attributes', {_embedded("attributes", "{}")}, 'events', {_embedded("events", "[]")},
+    'links', {_embedded("links", "[]")}, 'scope_name', scope_name, 'scope_version', scope_version)"""
+
+# One row: each column as a JSON array, the spans' JSON joined by commas. Fetching
+# 10,000 rows of 12 values costs more (a lock, a copy and a Python object per value)
+# than SQLite building the arrays and Python's C decoder reading them. All aggregates
+# see the rows in the same order, the primary key's (trace_no, span_id), so the
+# arrays line up.
+_TRACE_COLUMNS_SQL = f"""
+SELECT count(*), json_group_array(span_id), json_group_array(parent_span_id),
+       json_group_array(service_name), json_group_array(name), json_group_array(kind),
+       json_group_array(start_ns), json_group_array(end_ns), json_group_array(status_code),
+       json_group_array({_first_attribute(QUERY_KEYS)}),
+       json_group_array(CASE WHEN kind IN ('CLIENT', 'PRODUCER')
+                        THEN {_first_attribute(TARGET_KEYS)} END),
+       json_group_array(resource), group_concat({_SPAN_JSON}, ',')
 FROM spans WHERE trace_no = ?
 """
 

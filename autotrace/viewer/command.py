@@ -56,22 +56,23 @@ def view(options):
         print(f"autotrace view: cannot listen on {options.host}:{options.port} ({error.strerror or error}); "
               "choose another with --port", file=sys.stderr)
         return 1
-    port = ui.server_address[1]
-    host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-    print(f"autotrace view: {url}  (store {path})", flush=True)
-    print(f"autotrace view: OTLP/HTTP traces are taken at {url}v1/traces", flush=True)
-    if options.otlp_port >= 0 and options.otlp_port != port:
-        try:
-            otlp = viewer.serve(options.host, options.otlp_port, ingest_only=True)
-            print(f"autotrace view: and at http://{host}:{otlp.server_address[1]}/v1/traces "
-                  "(the OTLP/HTTP default endpoint)", flush=True)
-        except OSError as error:
-            print(f"autotrace view: port {options.otlp_port} is taken ({error.strerror or error}); "
-                  "OTLP is taken on the viewer's port only", file=sys.stderr, flush=True)
-    if options.open:
-        webbrowser.open(url)
+    # From here on Ctrl-C stops the viewer quietly, even before it starts waiting.
     try:
+        port = ui.server_address[1]
+        host = options.host if options.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+        print(f"autotrace view: {url}  (store {path})", flush=True)
+        print(f"autotrace view: OTLP/HTTP traces are taken at {url}v1/traces", flush=True)
+        if options.otlp_port >= 0 and options.otlp_port != port:
+            try:
+                otlp = viewer.serve(options.host, options.otlp_port, ingest_only=True)
+                print(f"autotrace view: and at http://{host}:{otlp.server_address[1]}/v1/traces "
+                      "(the OTLP/HTTP default endpoint)", flush=True)
+            except OSError as error:
+                print(f"autotrace view: port {options.otlp_port} is taken ({error.strerror or error}); "
+                      "OTLP is taken on the viewer's port only", file=sys.stderr, flush=True)
+        if options.open:
+            webbrowser.open(url)
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

@@ -254,33 +254,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _trace(self, trace_id):
         """The trace page's answer as JSON bytes: summary, analysis, resources, spans.
 
-        Each span's JSON comes whole from the store (queries.get_trace_json), with a
-        process's resource (the same on all its spans) sent once and referred to by
-        index: Python touches only what the analysis needs.
+        Spans are in the store's order; the analysis's rows refer to them by position.
+        Each span's JSON comes whole from the store (queries.get_trace_columns), and a
+        process's resource (the same on all its spans) is sent once, referred to by
+        index from `resource_index`: Python touches only what the analysis needs.
         """
         try:
-            full, spans = queries.get_trace_json(self.viewer.store, trace_id)
+            full, trace = queries.get_trace_columns(self.viewer.store, trace_id)
         except queries.AmbiguousTraceId as error:
             raise HttpError(409, str(error)) from None
         except ValueError as error:
             raise HttpError(400, str(error)) from None
-        if not spans:
+        if trace is None:
             raise HttpError(404, f"no trace {trace_id} in the store")
+        index = {}
+        resource_index = [index.setdefault(text, len(index)) for text in trace.resource]
         head = {"trace_id": full,
-                "services": sorted({span["service_name"] for span in spans}),
-                "error_count": sum(span["status_code"] == "ERROR" for span in spans),
-                "analysis": analysis.analyze(spans)}
-        index, parts = {}, []
-        for span in spans:
-            resource = span["resource"]
-            position = index.get(resource)
-            if position is None:
-                position = index[resource] = len(index)
-            text = span["json"]
-            parts.append(f'{text[:-1]},"resource_index":{position}}}')
+                "services": sorted(set(trace.service_name)),
+                "error_count": trace.status_code.count("ERROR"),
+                "analysis": analysis.analyze(trace),
+                "resource_index": resource_index}
         resources = ",".join(_json_text(resource) for resource in index)
         return "".join((to_json(head)[:-1], ',"resources":[', resources, '],"spans":[',
-                        ",".join(parts), "]}")).encode()
+                        trace.json, "]}")).encode()
 
     def _download(self, trace_id):
         spans = self._spans(trace_id)
@@ -297,7 +293,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, body, kind, {"Cache-Control": "no-cache"})
 
     def _live(self, query):
-        """Server-sent events: `traces` events with the traces stored after the cursor."""
+        """Server-sent events: a `traces` event with the traces that got spans since the
+        cursor (new ones, and older ones that grew), whenever there are some."""
         try:
             cursor = int((query.get("cursor") or ["-1"])[-1])
         except ValueError:
@@ -316,8 +313,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.flush()
         quiet_since = time.monotonic()
         while not self.viewer.stopping.wait(LIVE_POLL_S):
+            last = cursor
             cursor, found = queries.traces_after(store, cursor)
-            if found:
+            if found or cursor < last:  # news, or a store emptied: the list reloads
                 data = json.dumps({"cursor": cursor, "traces": found})
                 self.wfile.write(f"event: traces\ndata: {data}\n\n".encode())
                 quiet_since = time.monotonic()

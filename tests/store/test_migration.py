@@ -61,7 +61,6 @@ def _write_v1_store(path):
 def test_a_version_1_store_is_upgraded_and_reads_the_same(store_path):
     store_path.parent.mkdir(parents=True, exist_ok=True)
     _write_v1_store(store_path)
-    cursor_before = 2  # rowids of the two traces, as the live list saw them
 
     exporter = StoreExporter(store_path)
     # A late span of trace A (from a third service) joins the migrated trace.
@@ -99,6 +98,8 @@ def test_a_version_1_store_is_upgraded_and_reads_the_same(store_path):
     assert by_name["back"]["entry_count"] == 2 and by_name["back"]["span_count"] == 3
     assert by_name["front"]["entry_count"] == 1
 
-    # Old rowids are kept: the live list's cursor still means the same traces.
-    cursor, found = traces_after(store_path, cursor_before)
-    assert found == [] and cursor == cursor_before
+    # The live list's cursor counts stored spans: the late span, indexed after the
+    # copied ones, is news for trace A only.
+    latest, _ = traces_after(store_path, None)
+    cursor, found = traces_after(store_path, latest - 1)
+    assert cursor == latest and [t["trace_id"] for t in found] == [TRACE_A]

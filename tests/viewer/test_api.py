@@ -55,9 +55,18 @@ def test_one_trace_with_analysis(example_viewer):
     trace = example_viewer.get_json("/api/traces/" + trace_id[:10])   # a prefix works
     assert trace["trace_id"] == trace_id and len(trace["spans"]) == 19
     analysis = trace["analysis"]
-    rows = analysis["rows"]
-    assert [r["depth"] for r in rows][:3] == [0, 1, 2]
-    assert all(r["offset_ns"] >= 0 and r["duration_ns"] >= 0 for r in rows)
+    rows = analysis["rows"]   # columns in display order; `span` indexes trace["spans"]
+    assert sorted(rows["span"]) == list(range(19)) and all(len(column) == 19 for column in rows.values())
+    shown = [trace["spans"][position] for position in rows["span"]]
+    assert [(s["name"], depth) for s, depth in zip(shown, rows["depth"])][:4] == [
+        ("checkout", 0), ("GET", 1), ("GET /orders/{id}", 2), ("SELECT items", 3)]
+    for n, span in enumerate(shown):   # every child right below its parent's subtree start
+        if span["parent_span_id"]:
+            parent = next(k for k in range(n - 1, -1, -1) if shown[k]["span_id"] == span["parent_span_id"])
+            assert rows["depth"][n] == rows["depth"][parent] + 1
+    assert all(offset >= 0 for offset in rows["offset_ns"]) and all(d >= 0 for d in rows["duration_ns"])
+    assert all(offset + d <= analysis["duration_ns"] for offset, d in zip(rows["offset_ns"], rows["duration_ns"]))
+    assert rows["child_count"][0] == 3 and not any(rows["orphan"])
     assert not analysis["incomplete"]
     names = {s["span_id"]: s["name"] for s in trace["spans"]}
     # every call is awaited in turn: root, clients and server spans are all critical
@@ -82,7 +91,7 @@ def test_failing_span_carries_the_exception(example_viewer):
     (event,) = failed["events"]
     assert event["name"] == "exception"
     assert "LookupError: order 404 has no items" in event["attributes"]["exception.stacktrace"]
-    assert trace["resources"][failed["resource_index"]]["service.name"] == "inventory"
+    assert trace["resources"][trace["resource_index"][trace["spans"].index(failed)]]["service.name"] == "inventory"
     assert {r["service.name"] for r in trace["resources"]} == {"shop", "inventory"}
 
 
@@ -122,7 +131,7 @@ def test_pages_serve_the_app(example_viewer):
     assert status == 200 and response.getheader("Content-Type").startswith("text/javascript")
 
 
-def test_live_feed_announces_new_traces(fresh_viewer):
+def test_live_feed_announces_new_and_grown_traces(fresh_viewer):
     ui, otlp, _ = fresh_viewer
     connection = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=10)
     connection.request("GET", "/api/live")
@@ -138,9 +147,20 @@ def test_live_feed_announces_new_traces(fresh_viewer):
     assert otlp.post("/v1/traces", json.dumps(document).encode(), "application/json")[0] == 200
     assert response.readline() == b"event: traces\n"
     event = json.loads(response.readline()[len(b"data: "):])
-    connection.close()
     assert event["cursor"] > hello["cursor"]
     assert [(t["trace_id"], t["name"], t["service"]) for t in event["traces"]] == [("ab" * 16, "live-one", "go-svc")]
+    # Another service's span of the same trace arrives later: the trace grew, that is news too.
+    response.readline()
+    child = dict(span, spanId="ef" * 8, parentSpanId="cd" * 8, name="child", kind=3)
+    later = {"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "node-svc"}}]}, "scopeSpans": [{"spans": [child]}]}]}
+    assert otlp.post("/v1/traces", json.dumps(later).encode(), "application/json")[0] == 200
+    assert response.readline() == b"event: traces\n"
+    grown = json.loads(response.readline()[len(b"data: "):])
+    connection.close()
+    assert grown["cursor"] > event["cursor"]
+    assert [(t["trace_id"], t["span_count"], t["services"]) for t in grown["traces"]] == \
+        [("ab" * 16, 2, ["go-svc", "node-svc"])]
 
 
 def test_trace_answer_carries_the_stored_spans_unchanged(example_viewer, example_store):
@@ -149,9 +169,10 @@ def test_trace_answer_carries_the_stored_spans_unchanged(example_viewer, example
     trace = example_viewer.get_json("/api/traces/" + trace_id)
     stored = {span["span_id"]: span for span in get_trace(example_store, trace_id)}
     assert len(trace["spans"]) == len(stored) == 19
-    for span in trace["spans"]:
+    assert len(trace["resource_index"]) == 19
+    for span, resource in zip(trace["spans"], trace["resource_index"]):
         expected = dict(stored[span["span_id"]])
-        assert trace["resources"][span.pop("resource_index")] == expected.pop("resource")
+        assert trace["resources"][resource] == expected.pop("resource")
         del expected["trace_id"]
         assert span == expected
 

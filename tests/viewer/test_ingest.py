@@ -119,3 +119,20 @@ def test_store_size_limit_applies_to_ingested_spans(tmp_path):
     assert max(t["start_ns"] for t in traces) == 11 * 1000 + 99  # the newest kept
     size = sum(os.path.getsize(p) for p in (store, str(store) + "-wal") if os.path.exists(p))
     assert size < 2.5 * 1024 * 1024
+
+
+def test_protobuf_on_the_viewers_own_port(fresh_viewer):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    ui, _, store = fresh_viewer
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    attribute = resource_spans.resource.attributes.add()
+    attribute.key, attribute.value.string_value = "service.name", "dotnet-svc"
+    span = resource_spans.scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name, span.kind = b"\x0a" * 16, b"\x0b" * 8, "POST /pay", 2
+    span.start_time_unix_nano, span.end_time_unix_nano = 1_000_000, 3_000_000
+    status, body, response = ui.post("/v1/traces", request.SerializeToString(), "application/x-protobuf")
+    assert (status, response.getheader("Content-Type")) == (200, "application/x-protobuf")
+    (summary,) = list_traces(store)
+    assert (summary["trace_id"], summary["service"], summary["name"], summary["duration_ns"]) == \
+        ("0a" * 16, "dotnet-svc", "POST /pay", 2_000_000)

@@ -118,3 +118,37 @@ def test_malformed_bodies_are_400(fresh_viewer):
     assert status == 400 and b"protobuf" in body
     assert otlp.post("/v1/traces", b"<xml/>", "application/xml")[0] == 415
     assert list_traces(store) == []
+
+
+def _protobuf_request(span_ids):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add()
+    for span_id in span_ids:
+        span = spans.spans.add()
+        span.trace_id, span.span_id, span.name = b"\x01" * 16, span_id, "s"
+        span.start_time_unix_nano, span.end_time_unix_nano = 1000, 2000
+    return request.SerializeToString()
+
+
+def test_malformed_otlp_protobuf_is_400_and_stores_nothing(fresh_viewer):
+    ui, otlp, store = fresh_viewer
+    for client in (otlp, ui):
+        # the first span is fine, the second has a 4-byte span id
+        status, body, _ = client.post("/v1/traces", _protobuf_request([b"\x02" * 8, b"\x03" * 4]),
+                                      "application/x-protobuf")
+        assert status == 400 and "spans[1].spanId" in json.loads(body)["error"]
+    assert list_traces(store) == []
+    assert otlp.post("/v1/traces", _protobuf_request([b"\x02" * 8]), "application/x-protobuf")[0] == 200
+    assert [t["span_count"] for t in list_traces(store)] == [1]
+
+
+def test_a_bad_import_is_400_with_the_line_and_stores_nothing(fresh_viewer):
+    ui, _, store = fresh_viewer
+    good = {"resourceSpans": [{"scopeSpans": [{"spans": [_span("2" * 16)]}]}]}
+    bad = {"resourceSpans": [{"scopeSpans": [{"spans": [_span("3" * 16, endTimeUnixNano="later")]}]}]}
+    body = (json.dumps(good) + "\n" + json.dumps(bad) + "\n").encode()
+    status, answer, _ = ui.post("/api/import", body, "application/x-ndjson")
+    assert status == 400 and json.loads(answer)["error"].startswith("line 2: ")
+    assert "endTimeUnixNano" in json.loads(answer)["error"]
+    assert list_traces(store) == []

@@ -66,3 +66,23 @@ class Client:
 
     def post(self, path, body, content_type, **headers):
         return self.request("POST", path, body, {"Content-Type": content_type, **headers})
+
+
+def page_url(client, path="/"):
+    return f"http://127.0.0.1:{client.port}{path}"
+
+
+def expect(locator_or_page):
+    """Playwright's retrying assertions (imported late: Playwright is optional)."""
+    from playwright.sync_api import expect as playwright_expect
+    return playwright_expect(locator_or_page)
+
+
+def post_otlp(client, spans_by_service):
+    """POST one OTLP/JSON request: {service name: [span dicts]}; asserts it is taken."""
+    document = {"resourceSpans": [
+        {"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+         "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}]}
+        for service, spans in spans_by_service.items()]}
+    status, body, _ = client.post("/v1/traces", json.dumps(document).encode(), "application/json")
+    assert status == 200, body

@@ -210,9 +210,12 @@ async function tracePage(traceId) {
     return;
   }
   const a = trace.analysis;
-  const byId = new Map(trace.spans.map(s => [s.span_id, s]));
-  const rows = a.rows.map(r => Object.assign({}, r, { span: byId.get(r.span_id) }));
-  const root = rows[0].span;
+  const c = a.rows;  // columns in display order; c.span[n] is the span's index in trace.spans
+  const rows = c.span.map((position, n) => ({
+    span: trace.spans[position], position, depth: c.depth[n], offset_ns: c.offset_ns[n],
+    duration_ns: c.duration_ns[n], skew_shift_ns: c.skew_shift_ns[n], self_ns: c.self_ns[n],
+    child_count: c.child_count[n], orphan: c.orphan[n], critical: c.critical[n] }));
+  const root = (rows.find(r => !r.span.parent_span_id) || rows[0]).span;  // an orphan may start earlier
   const view = { rows, total: Math.max(1, a.duration_ns), collapsed: new Set(), selected: 0, detail: null, trace };
   state.trace = view;
   const notices = [];
@@ -350,7 +353,7 @@ function showDetail(index) {
     <h3>Attributes</h3>${table(span.attributes)}
     <h3>Events</h3>${events}
     <h3>Links</h3>${links}
-    <h3>Resource</h3>${table(view.trace.resources[span.resource_index])}`;
+    <h3>Resource</h3>${table(view.trace.resources[view.trace.resource_index[row.position]])}`;
   document.getElementById("close-detail").addEventListener("click", closeDetail);
 }
 
