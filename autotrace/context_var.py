@@ -14,7 +14,7 @@ Import only once `opentelemetry.context` is loaded: this module imports it.
 
 from opentelemetry import context as _otel_context
 
-__all__ = ["get_current", "attach", "reset", "get_value"]
+__all__ = ["get_current", "attach", "reset", "reset_or_raise", "get_value"]
 
 
 def _variable():
@@ -34,6 +34,9 @@ _VARIABLE = _variable()
 if _VARIABLE is not None:
     get_current = _VARIABLE.get
     attach = _VARIABLE.set
+    # `reset` without its try, for a caller that has one anyway (one Python call less):
+    # raises on a token of another thread or task, or one used already.
+    reset_or_raise = _VARIABLE.reset
 
     def reset(token, _reset=_VARIABLE.reset):
         """Leave a context attached with `attach`; never raises (a token from another
@@ -49,7 +52,7 @@ if _VARIABLE is not None:
 else:
     get_current = _otel_context.get_current
     attach = _otel_context.attach
-    reset = _otel_context.detach
+    reset = reset_or_raise = _otel_context.detach
 
     def get_value(key):
         return _otel_context.get_value(key)
