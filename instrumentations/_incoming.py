@@ -118,6 +118,7 @@ class _CallerSpan(NonRecordingSpan):
     reader): the SpanContext tracecontext's extract would build (remote, no trace
     state), made when first asked for."""
 
+    __slots__ = ("_traceparent",)   # set without making the instance's __dict__
     __init__ = object.__init__   # not NonRecordingSpan's: no SpanContext yet (and no Python call)
     _context = None
 
