@@ -13,6 +13,8 @@ Here, once for every server:
   request starts a new trace linked to the caller's context instead;
 - excluded URLs get no span, but their incoming context is still attached, so the
   calls they make keep joining the caller's trace;
+- a request sampled out for certain gets no span either, only its unsampled context,
+  read and built as cheaply as can be (see _incoming.py);
 - the span is named `{METHOD}` until a framework names the route
   (`name_route("/items/{item_id}")` gives `GET /items/{item_id}`): never the raw path;
 - 5xx and exceptions mark the span as failed; 4xx do not (the client's error);
@@ -37,8 +39,8 @@ from ._http_headers import HeaderCapture
 from ._http_scope import UrlFilter
 from ._incoming import IncomingReader, unsampled
 
-__all__ = ["ServerPolicy", "Exchange", "Unrecorded", "current_exchange", "route", "exception", "wrap_app", "SERVER_LIBRARIES",
-           "split_host"]
+__all__ = ["ServerPolicy", "Exchange", "Unrecorded", "current_exchange", "route", "exception", "wrap_app",
+           "SERVER_LIBRARIES", "split_host"]
 
 _EXCHANGE_KEY = otel_context.create_key("autotrace.server_exchange")
 

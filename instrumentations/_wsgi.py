@@ -40,7 +40,7 @@ def application(instrumentation):
         if not isinstance(environ, dict) or MARK in environ:
             return None, args, kwargs
         exchange = policy.start(environ, lambda: request_facts(environ, policy), environ_getter)
-        environ[MARK] = True
+        environ[MARK] = True   # a mark only: our objects need not live as long as the environ's cycle
         if exchange.ended:   # excluded or sampled out: only the context is attached
             return (exchange, None), args, kwargs
         state = exchange, environ.get("wsgi.file_wrapper")
