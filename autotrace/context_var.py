@@ -15,7 +15,7 @@ Import only once `opentelemetry.context` is loaded: this module imports it.
 from opentelemetry import context as _otel_context
 from opentelemetry.trace import INVALID_SPAN, set_span_in_context
 
-__all__ = ["get_current", "attach", "reset", "get_value", "SPAN_KEY"]
+__all__ = ["get_current", "attach", "reset", "reset_or_raise", "get_value", "SPAN_KEY"]
 
 # The key `trace.set_span_in_context` stores the current span under (the API keeps its
 # name private): found by asking the API itself, so a rename cannot break it.
@@ -39,6 +39,9 @@ _VARIABLE = _variable()
 if _VARIABLE is not None:
     get_current = _VARIABLE.get
     attach = _VARIABLE.set
+    # `reset` without its try, for a caller that has one anyway (one Python call less):
+    # raises on a token of another thread or task, or one used already.
+    reset_or_raise = _VARIABLE.reset
 
     def reset(token, _reset=_VARIABLE.reset):
         """Leave a context attached with `attach`; never raises (a token from another
@@ -54,7 +57,7 @@ if _VARIABLE is not None:
 else:
     get_current = _otel_context.get_current
     attach = _otel_context.attach
-    reset = _otel_context.detach
+    reset = reset_or_raise = _otel_context.detach
 
     def get_value(key):
         return _otel_context.get_value(key)

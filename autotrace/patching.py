@@ -38,17 +38,24 @@ class Interceptor:
     arguments, where the original raises TypeError at once; servers probe for that
     error (uvicorn calls `app()` to tell an ASGI app from an app factory). It also
     spares the calls this layer has nothing to do for (an inner layer of a request an
-    outer one traces) a coroutine of ours around the original's."""
+    outer one traces) a coroutine of ours around the original's.
 
-    __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts")
+    `needs` (a key of OpenTelemetry's context): the interceptor has nothing to do
+    unless the current context holds a value under that key (a framework's route hook
+    finds no request span otherwise). A plain-method patch then calls the original at
+    once, without the guard: on a request that is not sampled that is most of what
+    such a hook costs."""
 
-    def __init__(self, before, after, failed, is_async=False, rewrites=False, accepts=None):
+    __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts", "needs")
+
+    def __init__(self, before, after, failed, is_async=False, rewrites=False, accepts=None, needs=None):
         self.before = before
         self.after = after
         self.failed = failed
         self.is_async = is_async
         self.rewrites = rewrites
         self.accepts = accepts
+        self.needs = needs
 
 
 class Replacement:
@@ -250,8 +257,21 @@ def _plain_method(interceptor):
     wrapper object and a call through it on every call (about 6,000 instructions per
     call under callgrind, with the guard); this costs one Python call into the same
     guard (`instance` is self)."""
+    needs = interceptor.needs
+
     def make(original, switch):
         guarded = _make_wrapper(interceptor, switch)   # the one guard: same order, same containment
+
+        if needs is not None:
+            from autotrace.context_var import get_current
+
+            def method(self, *args, **kwargs):
+                if get_current().get(needs) is None:   # nothing for the interceptor to do
+                    if args or kwargs:
+                        return original(self, *args, **kwargs)
+                    return original(self)   # (Flask's full_dispatch_request) a plain call is cheaper
+                return guarded(original.__get__(self), self, args, kwargs)
+            return method
 
         def method(self, *args, **kwargs):
             return guarded(original.__get__(self), self, args, kwargs)   # bound, as wrapt passes it

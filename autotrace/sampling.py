@@ -93,13 +93,18 @@ class LeafDropRule:
     certain cases: always_off, and for the parent-based samplers a parent that is not
     sampled (and, for parentbased_always_off, no parent)."""
 
-    __slots__ = ("always", "parent_based", "roots")
+    __slots__ = ("always", "parent_based", "roots", "drops_root", "drops_sampled_child", "drops_unsampled_child")
 
     def __init__(self, settings):
         name = settings.traces_sampler
         self.always = name == "always_off"
         self.parent_based = name.startswith("parentbased_")
         self.roots = name == "parentbased_always_off"
+        # The same rule by the parent's kind, for a caller that knows the parent's
+        # sampled flag without a span context (a server reading a traceparent header).
+        self.drops_root = self.always or self.roots
+        self.drops_sampled_child = self.always
+        self.drops_unsampled_child = self.always or self.parent_based
 
     def __call__(self, context=None):
         """For a span whose parent is the span of `context` (default: the current one)."""

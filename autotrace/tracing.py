@@ -12,7 +12,7 @@ import time
 
 from autotrace.messages import debug, warn
 
-__all__ = ["start", "tracer", "stop", "propagator", "leaf_span_dropped", "span_dropped"]
+__all__ = ["start", "tracer", "stop", "propagator", "leaf_span_dropped", "span_dropped", "drop_rule"]
 
 _lock = threading.RLock()
 _provider = None
@@ -40,6 +40,14 @@ def span_dropped(parent_context):
     whose parent comes from the request's headers): a builder that knows the span
     would be dropped may skip it and propagate the unsampled context itself."""
     return _leaf_drop_rule(parent_context)
+
+
+def drop_rule():
+    """The sampling.LeafDropRule behind the two functions above, for a builder that
+    knows a parent's sampled flag without its span context; None when no span is
+    certain to be dropped (the sampler is not ours)."""
+    rule = _leaf_drop_rule
+    return None if rule is _never else rule
 
 
 def tracer(scope):

@@ -13,6 +13,8 @@ Here, once for every server:
   request starts a new trace linked to the caller's context instead;
 - excluded URLs get no span, but their incoming context is still attached, so the
   calls they make keep joining the caller's trace;
+- a request sampled out for certain gets no span either, only its unsampled context,
+  read and built as cheaply as can be (see _incoming.py);
 - the span is named `{METHOD}` until a framework names the route
   (`name_route("/items/{item_id}")` gives `GET /items/{item_id}`): never the raw path;
 - 5xx and exceptions mark the span as failed; 4xx do not (the client's error);
@@ -24,12 +26,8 @@ deep inside their own dispatch use `route` and `exception` below: they find the
 request's exchange in the current context.
 """
 
-from random import getrandbits
-
 from opentelemetry import context as otel_context
-from opentelemetry.trace import (
-    INVALID_SPAN, Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, get_current_span,
-    set_span_in_context)
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
 from autotrace import context_var, semconv, tracing
 from autotrace.bootstrap import settings
@@ -39,9 +37,10 @@ from autotrace.spans import add_attributes, mark_failed, start_span
 
 from ._http_headers import HeaderCapture
 from ._http_scope import UrlFilter
+from ._incoming import IncomingReader, unsampled
 
-__all__ = ["ServerPolicy", "Exchange", "current_exchange", "route", "exception", "wrap_app", "SERVER_LIBRARIES",
-           "split_host"]
+__all__ = ["ServerPolicy", "Exchange", "Unrecorded", "current_exchange", "route", "exception", "wrap_app",
+           "SERVER_LIBRARIES", "split_host"]
 
 _EXCHANGE_KEY = otel_context.create_key("autotrace.server_exchange")
 
@@ -72,18 +71,20 @@ class ServerPolicy:
         self.public = config.public_endpoint
         self.traceresponse = config.traceresponse
         self._tracer = None
-        self._lookups = {}   # getter -> the carrier keys of every header extract reads, or None
+        self._readers = {}   # getter -> IncomingReader
+        self._drop_rule = None
 
     def start(self, carrier, facts, getter=None):
         """`begin` for adapters on the hot path: `facts()` gives begin's keyword arguments
         (but `headers` and `getter`) and is called only when a span may be made, so a
         request sampled out for certain costs the header lookups and little else."""
-        incoming = self._extract(carrier, getter)
+        reader = self._readers.get(getter) or self._reader(getter)
         if self.excluded is None and not self.public:
-            if tracing.span_dropped(incoming):
-                return Exchange(None, _attach(_unsampled(incoming)), self, None)
-            return self._begin(incoming, carrier, sampling_checked=True, **facts())
-        return self._begin(incoming, carrier, **facts())
+            context, sampled_out = reader.read(carrier, self._drop_rule or self._find_drop_rule())
+            if sampled_out:
+                return Unrecorded(_attach(context))
+            return self._begin(context, carrier, sampling_checked=True, **facts())
+        return self._begin(reader.read(carrier)[0], carrier, **facts())
 
     def begin(self, method, scheme, host, port, path, query, headers, client=None, user_agent=None,
               protocol=None, header_pairs=None, websocket=False, getter=None):
@@ -95,25 +96,22 @@ class ServerPolicy:
                            client, user_agent, protocol, header_pairs, websocket)
 
     def _extract(self, carrier, getter):
-        if getter is None:
-            return tracing.propagator().extract(carrier, context=otel_context.Context())
-        keys = self._lookups.get(getter, False)
-        if keys is False:
-            keys = self._lookups[getter] = _carrier_keys(getter)
-        if keys is not None:
-            # Most requests carry none of the headers the propagators read: a few
-            # dict lookups tell, where extract costs a few microseconds.
-            for key in keys:
-                if key in carrier:
-                    break
-            else:
-                return otel_context.Context()
-        return tracing.propagator().extract(carrier, context=otel_context.Context(), getter=getter)
+        return (self._readers.get(getter) or self._reader(getter)).read(carrier)[0]
+
+    def _find_drop_rule(self):
+        """Our sampler's rule, kept once there: tracing sets it up on first use, and for
+        good (None: the sampler is not ours, so no span is certain to be dropped)."""
+        self._drop_rule = tracing.drop_rule()
+        return self._drop_rule
+
+    def _reader(self, getter):
+        reader = self._readers[getter] = IncomingReader(tracing.propagator(), getter)
+        return reader
 
     def _begin(self, incoming, headers, method, scheme, host, port, path, query, client=None, user_agent=None,
                protocol=None, header_pairs=None, websocket=False, sampling_checked=False):
         if self.excluded is not None and self.excluded.excluded(_full_url(scheme, host, port, path, query)):
-            return Exchange(None, _attach(incoming), self, method)
+            return Unrecorded(_attach(incoming))
         links = None
         if self.public:   # the caller's context becomes a link, not the parent
             caller = _span_context(incoming)
@@ -122,7 +120,7 @@ class ServerPolicy:
         if not sampling_checked and tracing.span_dropped(incoming):
             # Sampled out for certain: no span, no attributes; the request's code and the
             # services it calls still get the (unsampled) trace context.
-            return Exchange(None, _attach(_unsampled(incoming)), self, method)
+            return Unrecorded(_attach(unsampled(incoming)))
         if self._tracer is None:
             self._tracer = tracing.tracer(self.scope)
         attributes = self._attributes(method, scheme, host, port, path, query, client, user_agent, protocol, websocket)
@@ -217,12 +215,43 @@ class Exchange:
         """Leave the request's context (in the thread or task that attached it)."""
         token, self.token = self.token, None
         if token is not None:
-            _reset(token)   # never raises (a server that finished the request in another context)
+            try:
+                _reset(token)
+            except Exception:   # noqa: BLE001 - a server that finished the request in another context
+                pass
 
     def end(self):
         if not self.ended:
             self.ended = True
             self.span.end()
+
+
+class Unrecorded:
+    """The exchange of a request with no span (an excluded URL, or sampled out for
+    certain): its context is attached, and every method but `detach` does nothing."""
+
+    __slots__ = ("token",)
+
+    span = status = None
+    ended = True
+    failed = False
+
+    def __init__(self, token):
+        self.token = token
+
+    def name_route(self, template):
+        pass
+
+    def response_started(self, status, headers=None):
+        return ()
+
+    def fail(self, exc):
+        pass
+
+    detach = Exchange.detach
+
+    def end(self):
+        pass
 
 
 def current_exchange():
@@ -239,7 +268,7 @@ def route(instrumentation, template):
             exchange.name_route(template(instance, args, kwargs))
         return None
 
-    return Interceptor(before, _result, _nothing)
+    return Interceptor(before, _result, _nothing, needs=_EXCHANGE_KEY)
 
 
 def exception(instrumentation, exception):
@@ -253,7 +282,7 @@ def exception(instrumentation, exception):
                 exchange.fail(exc)
         return None
 
-    return Interceptor(before, _result, _nothing)
+    return Interceptor(before, _result, _nothing, needs=_EXCHANGE_KEY)
 
 
 def wrap_app(app, interceptor, instrumentation):
@@ -268,19 +297,7 @@ def wrap_app(app, interceptor, instrumentation):
     return wrapped
 
 
-_attach, _reset, _get_value = context_var.attach, context_var.reset, context_var.get_value
-
-
-def _carrier_keys(getter):
-    """The keys under which `getter` finds each header the propagator reads (so that
-    `key in carrier` tells whether the request has it), or None when either side
-    cannot say."""
-    from autotrace.propagation import headers_read
-    storage_key = getattr(getter, "storage_key", None)
-    names = headers_read(tracing.propagator())
-    if storage_key is None or names is None:
-        return None
-    return tuple(storage_key(name) for name in sorted(names))
+_attach, _reset, _get_value = context_var.attach, context_var.reset_or_raise, context_var.get_value
 
 
 def _result(state, result):
@@ -299,44 +316,6 @@ def _method_label(method):
 def _span_context(context):
     span_context = get_current_span(context).get_span_context()
     return span_context if span_context.is_valid else None
-
-
-_UNSAMPLED = TraceFlags(TraceFlags.DEFAULT)
-# The context key OpenTelemetry keeps the current span under, learnt through its API.
-(_SPAN_KEY,) = set_span_in_context(INVALID_SPAN, otel_context.Context()).keys()
-
-
-def _unsampled(context):
-    """`context` with an unsampled span to propagate: the caller's own when it sent one,
-    otherwise new ids (what the SDK's dropped span would carry), so the services this
-    request calls see one unsampled trace rather than starting their own."""
-    span = context.get(_SPAN_KEY)
-    if span is not None and span.get_span_context().is_valid:
-        return context
-    values = dict(context)
-    values[_SPAN_KEY] = _NewUnsampledSpan()
-    return otel_context.Context(values)
-
-
-class _NewUnsampledSpan(NonRecordingSpan):
-    """The span of a request sampled out for certain that came without a trace. Its
-    ids are drawn at once (cheap, and the same for every thread that asks); the
-    SpanContext holding them is built only when asked for (by a client that injects
-    headers, a log record, a child span), as most such requests never ask."""
-
-    def __init__(self):   # not NonRecordingSpan's: no SpanContext yet
-        self._context = None
-        self._ids = (getrandbits(128) or 1, getrandbits(64) or 1)
-
-    def get_span_context(self):
-        context = self._context
-        if context is None:
-            trace_id, span_id = self._ids
-            context = self._context = SpanContext(trace_id, span_id, is_remote=False, trace_flags=_UNSAMPLED)
-        return context
-
-    def __repr__(self):
-        return "NonRecordingSpan(%r)" % (self.get_span_context(),)
 
 
 def _full_url(scheme, host, port, path, query):

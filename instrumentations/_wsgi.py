@@ -40,10 +40,10 @@ def application(instrumentation):
         if not isinstance(environ, dict) or MARK in environ:
             return None, args, kwargs
         exchange = policy.start(environ, lambda: request_facts(environ, policy), environ_getter)
-        environ[MARK] = exchange
-        state = exchange, environ.get("wsgi.file_wrapper")
+        environ[MARK] = True   # a mark only: our objects need not live as long as the environ's cycle
         if exchange.ended:   # excluded or sampled out: only the context is attached
-            return state, args, kwargs
+            return (exchange, None), args, kwargs
+        state = exchange, environ.get("wsgi.file_wrapper")
         return state, (environ, _StartResponse(start_response, exchange, switch)) + tuple(args[2:]), kwargs
 
     def after(state, result):
@@ -51,7 +51,7 @@ def application(instrumentation):
             return result
         exchange, file_wrapper = state
         exchange.detach()
-        if exchange.ended:
+        if exchange.ended:   # no span: the app's body is passed on as it is
             return result
         if isinstance(file_wrapper, type) and isinstance(result, file_wrapper) and _close_ends(result, exchange):
             return result   # the server's own file wrapper stays itself: it may send the file with sendfile()

@@ -16,7 +16,8 @@ bits have no meaning yet and must not be forwarded.
 
 import re
 
-__all__ = ["KNOWN_FLAGS", "RANDOM_FLAG", "SAMPLED_FLAG", "format_traceparent", "parse_traceparent"]
+__all__ = ["KNOWN_FLAGS", "RANDOM_FLAG", "SAMPLED_FLAG", "format_traceparent", "parse_traceparent",
+           "traceparent_flags"]
 
 SAMPLED_FLAG = 0x01
 RANDOM_FLAG = 0x02
@@ -24,6 +25,10 @@ KNOWN_FLAGS = SAMPLED_FLAG | RANDOM_FLAG
 
 _LENGTH = 55
 _FIELDS = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+# The form nearly every request has: version 00, nothing around it, ids not all zeros.
+_COMMON = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+# The known flags sit in the last hex digit.
+_KNOWN_FLAGS_OF_DIGIT = {digit: int(digit, 16) & KNOWN_FLAGS for digit in "0123456789abcdef"}
 
 
 def parse_traceparent(values):
@@ -55,6 +60,16 @@ def parse_traceparent(values):
     if not trace_id or not span_id:
         return None
     return trace_id, span_id, int(flags_hex, 16) & KNOWN_FLAGS
+
+
+def traceparent_flags(value):
+    """The known flags of one traceparent value, or None when parse_traceparent would
+    reject it: the same checks, without turning the ids into numbers (a server that
+    only needs to know whether the caller sampled the request)."""
+    if _COMMON.fullmatch(value) is not None:   # 55 characters, or it would not match
+        return _KNOWN_FLAGS_OF_DIGIT[value[54]]
+    parsed = parse_traceparent((value,))
+    return None if parsed is None else parsed[2]
 
 
 def format_traceparent(trace_id, span_id, flags):

@@ -173,3 +173,29 @@ def test_a_failing_rewrite_keeps_the_apps_arguments(target, capsys):
         assert capsys.readouterr().err.count("instrumentation 't7' disabled") == 1
     finally:
         patching.revert(applied)
+
+
+def test_a_plain_method_that_needs_a_context_value_runs_only_when_it_is_there(target):
+    from opentelemetry import context as otel_context
+
+    key = otel_context.create_key("test-needs")
+    calls = []
+    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
+                                       lambda state, result: result, lambda state, exc: None, needs=key)
+    spec = Instrumentation(name="t8", modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
+    applied = patching.apply(spec)
+    try:
+        client = target.Client()
+        assert client.call(2) == 4 and calls == []   # no value: the original, nothing of ours
+        with pytest.raises(KeyError):
+            client.call("raise")
+        token = otel_context.attach(otel_context.set_value(key, "here"))
+        try:
+            assert client.call(value=3) == 6
+        finally:
+            otel_context.detach(token)
+        assert calls == [()]   # called by keyword: args empty, the interceptor ran once
+        assert target.Client.call.__wrapped__ is not None
+    finally:
+        patching.revert(applied)

@@ -114,3 +114,41 @@ def test_nothing_injected_without_a_valid_span():
 
 def test_fields():
     assert propagator.fields == {"traceparent", "tracestate"}
+
+
+def _one_value(header):
+    """The single str value parse_traceparent would look at, or None for the cases
+    traceparent_flags does not take (several values, bytes)."""
+    if isinstance(header, list):
+        return header[0] if len(header) == 1 else None
+    return header if isinstance(header, str) else None
+
+
+@pytest.mark.parametrize("header", [c[1] for c in CASES], ids=[c[0] for c in CASES])
+def test_traceparent_flags_accepts_exactly_what_parse_accepts(header):
+    from autotrace.propagation.traceparent import parse_traceparent, traceparent_flags
+    value = _one_value(header)
+    if value is None:
+        pytest.skip("not one str value")
+    parsed = parse_traceparent([value])
+    assert traceparent_flags(value) == (None if parsed is None else parsed[2])
+
+
+def test_traceparent_flags_agrees_with_parse_on_mutated_headers():
+    import random
+    from autotrace.propagation.traceparent import parse_traceparent, traceparent_flags
+    rng = random.Random(6)
+    alphabet = "0123456789abcdefABF-_ \t,x\u0661"
+    checked = 0
+    for flags in ("00", "01", "02", "03", "ff", "0a"):
+        for base in ("00-%s-%s-%s" % (TRACE, SPAN, flags), "00-%s-%s-%s" % ("0" * 32, SPAN, flags),
+                     "00-%s-%s-%s" % (TRACE, "0" * 16, flags), "cc-%s-%s-%s" % (TRACE, SPAN, flags)):
+            for _ in range(400):
+                chars = list(base)
+                for _ in range(rng.randint(0, 2)):
+                    chars[rng.randrange(len(chars))] = rng.choice(alphabet)
+                value = "".join(chars)
+                parsed = parse_traceparent([value])
+                assert traceparent_flags(value) == (None if parsed is None else parsed[2]), value
+                checked += 1
+    assert checked == 6 * 4 * 400
