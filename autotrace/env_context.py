@@ -119,32 +119,29 @@ def _set_default(context):
     """Make `context` what get_current() returns wherever nothing was attached.
 
     OpenTelemetry keeps the current context in one ContextVar whose default is an empty
-    Context; we answer its `get` with our context as the default instead. attach and
-    detach stay OpenTelemetry's own, so every token stays valid. If the runtime context
-    is not the usual contextvars one, the context is attached in this thread only."""
-    import functools
-    from contextvars import ContextVar
+    Context object; every `get` in a thread or task that attached nothing returns that
+    very object. Its contents are replaced in place, so every reader sees the parent's
+    context: OpenTelemetry's get_current and autotrace's direct reads of the variable
+    (context_var.py) alike, with nothing wrapped and no cost per call. attach and
+    detach are untouched, so every token stays valid. If the runtime context is not
+    the usual contextvars one, the context is attached in this thread only."""
+    import contextvars
     from opentelemetry import context as api
 
     runtime = getattr(api, "_RUNTIME_CONTEXT", None)
-    inner = getattr(runtime, "_autotrace_inner", runtime)
-    var = getattr(inner, "_current_context", None)
-    if not isinstance(var, ContextVar):
+    var = getattr(runtime, "_current_context", None)
+    default = None
+    if isinstance(var, contextvars.ContextVar):
+        try:
+            # In a fresh, empty contextvars.Context nothing is set: `get` gives the default.
+            default = contextvars.Context().run(var.get)
+        except LookupError:
+            default = None
+    if not isinstance(default, dict):
         from autotrace.messages import debug
         debug("unusual OpenTelemetry runtime context: the parent's context is used in this thread only")
         api.attach(context)
         return
-    api._RUNTIME_CONTEXT = _DefaultingRuntimeContext(inner, functools.partial(var.get, context))
-
-
-class _DefaultingRuntimeContext:
-    """OpenTelemetry's runtime context, with another default for `get_current`."""
-
-    def __init__(self, inner, get_current):
-        self._autotrace_inner = inner
-        self.attach = inner.attach
-        self.detach = inner.detach
-        self.get_current = get_current   # a C-level partial: no cost per call
-
-    def __getattr__(self, name):
-        return getattr(self._autotrace_inner, name)
+    # Context forbids item assignment; dict's own methods fill the object in place.
+    dict.clear(default)
+    dict.update(default, context)
