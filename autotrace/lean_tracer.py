@@ -33,9 +33,13 @@ from autotrace.lean_span import LeanSpan
 __all__ = ["LeanTracer", "lean_tracer_for"]
 
 _INTERNAL = SpanKind.INTERNAL
-# (sampled, random trace id) -> flags, built once
-_FLAGS = {(s, r): TraceFlags((TraceFlags.SAMPLED if s else 0) | (TraceFlags.RANDOM_TRACE_ID if r else 0))
-          for s in (False, True) for r in (False, True)}
+_SAMPLED_BIT = TraceFlags.SAMPLED
+_RANDOM_BIT = TraceFlags.RANDOM_TRACE_ID
+# the flags a span of ours can carry, by their value (sampled | random trace id), built once
+_FLAGS_BY_BITS = tuple(TraceFlags(bits) for bits in range(4))
+# SpanContext is a tuple (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid):
+# its properties are Python calls, indexing is not (see _layout_is_known)
+_TRACE_ID, _FLAGS_AT, _TRACE_STATE, _IS_VALID = 0, 3, 4, 5
 
 
 def lean_tracer_for(sdk_tracer, processor_types):
@@ -48,6 +52,8 @@ def lean_tracer_for(sdk_tracer, processor_types):
             return sdk_tracer
         if sdk_tracer._span_limits.max_span_attribute_length is not None:
             return sdk_tracer   # our builders' values would need truncating one by one
+        if not _LAYOUT_KNOWN:
+            return sdk_tracer   # parents' span contexts are read by index
         sdk_tracer.span_processor._span_processors
         sdk_tracer._tracer_config.is_enabled
         return LeanTracer(sdk_tracer, processor_types)
@@ -79,6 +85,17 @@ def _layout_is_known():
 
 
 _DEFAULT_STATE = SpanContext(1, 1, False).trace_state
+def _fields_by_index():
+    """True when a SpanContext's fields are at the indexes LeanTracer.start reads."""
+    try:
+        made = SpanContext(0x1234, 0x56, True, TraceFlags(3), None)
+        return (made[_TRACE_ID], made[1], made[2], made[_FLAGS_AT], made[_TRACE_STATE], made[_IS_VALID]) == (
+            made.trace_id, made.span_id, made.is_remote, made.trace_flags, made.trace_state, made.is_valid)
+    except Exception:
+        return False
+
+
+_LAYOUT_KNOWN = _fields_by_index()
 _span_context = _direct_span_context if _layout_is_known() else _checked_span_context
 
 
@@ -92,7 +109,7 @@ def _nonzero_bits(bits):
 
 class LeanTracer(trace_api.Tracer):
     def __init__(self, sdk_tracer, processor_types):
-        from autotrace.sampling import quick_decider
+        from autotrace.sampling import quick_rule
         self.sdk = sdk_tracer
         self.resource = sdk_tracer.resource
         self.instrumentation_scope = sdk_tracer._instrumentation_scope
@@ -100,7 +117,7 @@ class LeanTracer(trace_api.Tracer):
         self.limits = limits = sdk_tracer._span_limits
         self.count_limit = limits.max_span_attributes
         self._random_ids = type(sdk_tracer.id_generator) is RandomIdGenerator
-        self._decide = quick_decider(sdk_tracer.sampler)
+        self._quick = quick_rule(sdk_tracer.sampler)   # (root_sampled, follows_parent) or None
         self._processor_types = processor_types
         self._seen = None          # the processors tuple the two fields below were made from
         self._direct = None        # on_end of each processor, when all are ours; else None
@@ -113,41 +130,67 @@ class LeanTracer(trace_api.Tracer):
         sdk = self.sdk
         if not sdk._tracer_config.is_enabled:
             return sdk.start_span(name, context=context, kind=kind, attributes=attributes, links=links)
-        # get_current_span(context), without its three layers of calls
+        # get_current_span(context).get_span_context(), without its layers of calls; the
+        # parent's fields are read by index (the layout was checked: _layout_is_known)
         holder = (_get_current() if context is None else context).get(_SPAN_KEY)
-        parent = holder.get_span_context() if isinstance(holder, trace_api.Span) else None
-        if parent is None or not parent.is_valid:
+        if holder is None:
+            parent = None
+        elif type(holder) is LeanSpan:
+            parent = holder._context
+        else:
+            parent = holder.get_span_context() if isinstance(holder, trace_api.Span) else None
+        if parent is None or not parent[_IS_VALID]:
             parent = None
             trace_id = self._new_trace_id()
-            random = self._random_ids or sdk.id_generator.is_trace_id_random()
+            flags = _RANDOM_BIT if self._random_ids or sdk.id_generator.is_trace_id_random() else 0
+            trace_state = None
         else:
-            trace_id = parent.trace_id
-            random = parent.trace_flags.random_trace_id
-        decide = self._decide
-        if decide is not None:
-            sampled = recording = decide(parent)
-            trace_state = parent.trace_state if parent is not None else None
+            trace_id = parent[_TRACE_ID]
+            flags = parent[_FLAGS_AT]
+            trace_state = parent[_TRACE_STATE]
+        quick = self._quick
+        if quick is not None:   # the sampler's decision, read off the parent's flag
+            root_sampled, follows_parent = quick
+            if parent is not None and follows_parent:
+                recording = flags & _SAMPLED_BIT
+            else:
+                recording = root_sampled
             extra = None
         else:
             result = sdk.sampler.should_sample(context, trace_id, name, kind, None, links)
-            sampled = result.decision.is_sampled()
             recording = result.decision.is_recording()
             trace_state = result.trace_state
             extra = result.attributes
-        span_context = (_span_context if self._random_ids else _checked_span_context)(
-            trace_id, self._new_span_id(), _FLAGS[sampled, random], trace_state)
+            if not result.decision.is_sampled():
+                flags &= ~_SAMPLED_BIT
+            else:
+                flags |= _SAMPLED_BIT
+        if quick is not None:
+            flags = (flags & _RANDOM_BIT) | (_SAMPLED_BIT if recording else 0)
+        if self._random_ids:
+            span_id = getrandbits(64) or _nonzero_bits(64)
+            span_context = _span_context(trace_id, span_id, _FLAGS_BY_BITS[flags & 3], trace_state)
+        else:
+            span_context = _checked_span_context(trace_id, self._new_span_id(), _FLAGS_BY_BITS[flags & 3],
+                                                 trace_state)
         if not recording:
             return NonRecordingSpan(span_context)
-        values = dict(extra) if extra else {}
-        if attributes:
-            values.update(attributes)
-        span = LeanSpan(name, span_context, parent, kind, values, time_ns(), self._links(links), self)
-        if self._on_end_all() is None:
+        if extra:
+            values = dict(extra)
+            if attributes:
+                values.update(attributes)
+        else:
+            values = dict(attributes) if attributes else {}
+        span = LeanSpan(name, span_context, parent, kind, values, time_ns(), self._links(links) if links else (),
+                        self)
+        if sdk.span_processor._span_processors is not self._seen:
+            self._on_end_all()
+        if self._direct is None:
             sdk.span_processor.on_start(span, parent_context=context)
         return span
 
     def span_ended(self, span):
-        direct = self._on_end_all()
+        direct = self._direct if self.sdk.span_processor._span_processors is self._seen else self._on_end_all()
         if direct is not None:
             for on_end in direct:
                 on_end(span)

@@ -17,8 +17,12 @@ from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased)
 from opentelemetry.trace import get_current_span
 
+from autotrace.context_var import SPAN_KEY as _SPAN_KEY
+from autotrace.context_var import get_current as _get_current
+from autotrace.lean_span import LeanSpan
+
 __all__ = ["build_sampler", "build_span_limits", "TokenBucket", "RateLimitedSampler", "LeafDropRule",
-           "quick_decider"]
+           "quick_decider", "quick_rule"]
 
 
 def build_sampler(settings, clock=time.monotonic):
@@ -68,6 +72,18 @@ def quick_decider(sampler):
     return None
 
 
+def quick_rule(sampler):
+    """What quick_decider knows, as data for a caller that inlines it: (root_sampled,
+    follows_parent) where a span without a valid parent is sampled when `root_sampled`
+    and one with a parent takes its parent's sampled flag when `follows_parent` (else
+    `root_sampled` again); None when the sampler must be asked."""
+    decide = quick_decider(sampler)
+    if decide is None:
+        return None
+    return decide is _always or decide is _follow_parent_else_on, decide in (_follow_parent_else_on,
+                                                                          _follow_parent_else_off)
+
+
 def _always(parent):
     return True
 
@@ -112,6 +128,14 @@ class LeafDropRule:
             return True
         if not self.parent_based:
             return False
+        holder = (_get_current() if context is None else context).get(_SPAN_KEY)
+        if holder is None:   # no parent (get_current_span's INVALID_SPAN), read in one lookup
+            return self.roots
+        if type(holder) is LeanSpan:   # our own span: its flags by index, no property calls
+            span_context = holder._context
+            if span_context[5]:   # is_valid (SpanContext is a tuple; lean_tracer checks the layout)
+                return not span_context[3] & 1   # the sampled flag
+            return self.roots
         span_context = get_current_span(context).get_span_context()
         if span_context.is_valid:
             return not span_context.trace_flags.sampled
