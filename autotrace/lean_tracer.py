@@ -96,6 +96,7 @@ def _fields_by_index():
 
 
 _LAYOUT_KNOWN = _fields_by_index()
+_new_tuple = tuple.__new__
 _span_context = _direct_span_context if _layout_is_known() else _checked_span_context
 
 
@@ -141,7 +142,7 @@ class LeanTracer(trace_api.Tracer):
             parent = holder.get_span_context() if isinstance(holder, trace_api.Span) else None
         if parent is None or not parent[_IS_VALID]:
             parent = None
-            trace_id = self._new_trace_id()
+            trace_id = (getrandbits(128) or _nonzero_bits(128)) if self._random_ids else self._new_trace_id()
             flags = _RANDOM_BIT if self._random_ids or sdk.id_generator.is_trace_id_random() else 0
             trace_state = None
         else:
@@ -167,9 +168,15 @@ class LeanTracer(trace_api.Tracer):
                 flags |= _SAMPLED_BIT
         if quick is not None:
             flags = (flags & _RANDOM_BIT) | (_SAMPLED_BIT if recording else 0)
-        if self._random_ids:
-            span_id = getrandbits(64) or _nonzero_bits(64)
-            span_context = _span_context(trace_id, span_id, _FLAGS_BY_BITS[flags & 3], trace_state)
+        if self._random_ids and _span_context is _direct_span_context:
+            # _direct_span_context, inline: ids we draw ourselves are always valid
+            span_context = _new_tuple(SpanContext, (trace_id, getrandbits(64) or _nonzero_bits(64), False,
+                                                    _FLAGS_BY_BITS[flags & 3],
+                                                    trace_state if trace_state is not None else _DEFAULT_STATE,
+                                                    True))
+        elif self._random_ids:
+            span_context = _span_context(trace_id, getrandbits(64) or _nonzero_bits(64), _FLAGS_BY_BITS[flags & 3],
+                                         trace_state)
         else:
             span_context = _checked_span_context(trace_id, self._new_span_id(), _FLAGS_BY_BITS[flags & 3],
                                                  trace_state)

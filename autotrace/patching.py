@@ -228,8 +228,11 @@ def _make_wrapper(interceptor, switch):
             return wrapped(*args, **kwargs)
         return checked_wrapper
 
+    get_current = _current_context_getter()
+
     def wrapper(wrapped, instance, args, kwargs):
-        if not switch.on or get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+        if not switch.on or (get_current().get(_SUPPRESS_INSTRUMENTATION_KEY) if get_current is not None
+                             else get_value(_SUPPRESS_INSTRUMENTATION_KEY)):
             return wrapped(*args, **kwargs)
         try:
             state = before(instance, args, kwargs)
@@ -294,6 +297,15 @@ def _suppression_check():
         loaded = sys.modules.get("opentelemetry.context")
         return loaded is not None and loaded.get_value(loaded._SUPPRESS_INSTRUMENTATION_KEY)
     return get_value, None
+
+
+def _current_context_getter():
+    """context_var.get_current once OpenTelemetry is loaded (the sync wrapper then reads
+    the suppression flag in one C call, no Python function between); None before."""
+    if sys.modules.get("opentelemetry.context") is None:
+        return None
+    from autotrace import context_var
+    return context_var.get_current
 
 
 def _contain(failed, state, exc, switch):

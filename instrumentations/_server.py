@@ -27,10 +27,13 @@ request's exchange in the current context.
 """
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode, get_current_span, set_span_in_context
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode, get_current_span
 
 from autotrace import context_var, semconv, tracing
 from autotrace.bootstrap import settings
+from autotrace.lean_span import LeanSpan
+from autotrace.lean_tracer import LeanTracer
 from autotrace.patching import Interceptor
 from autotrace.redaction import redact_query, url_secrets
 from autotrace.spans import add_attributes, mark_failed, start_span
@@ -71,8 +74,12 @@ class ServerPolicy:
         self.public = config.public_endpoint
         self.traceresponse = config.traceresponse
         self._tracer = None
+        self._lean = False   # the tracer is a LeanTracer: its `start` is called directly
         self._readers = {}   # getter -> IncomingReader
         self._drop_rule = None
+        self._methods = {}   # request method -> (span label, method attributes)
+        self._queries = {}   # raw query string -> redacted (a few queries come again and again)
+        self._routes = {}    # (label, route template) -> span name
 
     def start(self, carrier, facts, getter=None):
         """`begin` for adapters on the hot path: `facts()` gives begin's keyword arguments
@@ -121,34 +128,26 @@ class ServerPolicy:
             # Sampled out for certain: no span, no attributes; the request's code and the
             # services it calls still get the (unsampled) trace context.
             return Unrecorded(_attach(unsampled(incoming)))
-        if self._tracer is None:
-            self._tracer = tracing.tracer(self.scope)
-        attributes = self._attributes(method, scheme, host, port, path, query, client, user_agent, protocol, websocket)
-        if self.request_capture is not None:
-            attributes.update(self.request_capture.attributes(header_pairs() if header_pairs else headers))
-        label = "WEBSOCKET" if websocket else _method_label(method)
-        span = start_span(self._tracer, label, SpanKind.SERVER, attributes, context=incoming, links=links)
-        exchange = Exchange(span, None, self, label)
-        exchange.token = _attach(
-            otel_context.set_value(_EXCHANGE_KEY, exchange, set_span_in_context(span, incoming)))
-        return exchange
-
-    def _attributes(self, method, scheme, host, port, path, query, client, user_agent, protocol, websocket):
-        attributes = {}
+        tracer = self._tracer
+        if tracer is None:
+            tracer = self._tracer = tracing.tracer(self.scope)
+            self._lean = type(tracer) is LeanTracer
+        # The attributes in one go: the method's part is worked out once per method.
         if websocket:
-            attributes["network.protocol.name"] = "websocket"
+            label, attributes = "WEBSOCKET", {"network.protocol.name": "websocket"}
         else:
-            upper = (method or "").upper()
-            if upper in semconv.KNOWN_HTTP_METHODS:
-                attributes[semconv.HTTP_REQUEST_METHOD] = upper
-            else:
-                attributes[semconv.HTTP_REQUEST_METHOD] = "_OTHER"
-                attributes[semconv.HTTP_REQUEST_METHOD_ORIGINAL] = str(method)
+            known = self._methods.get(method)
+            if known is None:
+                known = self._method_facts(method)
+            label, attributes = known[0], dict(known[1])
         if scheme:
             attributes[semconv.URL_SCHEME] = scheme
         attributes[semconv.URL_PATH] = path or "/"
         if query:
-            attributes[semconv.URL_QUERY] = redact_query(query, self.extra_redacted)
+            redacted = self._queries.get(query)
+            if redacted is None:
+                redacted = self._redacted(query)
+            attributes[semconv.URL_QUERY] = redacted
         if host:
             attributes[semconv.SERVER_ADDRESS] = host
         if port:
@@ -159,7 +158,49 @@ class ServerPolicy:
             attributes[semconv.USER_AGENT_ORIGINAL] = user_agent
         if protocol:
             attributes[semconv.NETWORK_PROTOCOL_VERSION] = protocol
-        return attributes
+        if self.request_capture is not None:
+            attributes.update(self.request_capture.attributes(header_pairs() if header_pairs else headers))
+        if self._lean:
+            span = tracer.start(label, _SERVER, attributes, incoming, links)
+        else:
+            span = start_span(tracer, label, _SERVER, attributes, context=incoming, links=links)
+        exchange = Exchange(span, None, self, label)
+        # set_span_in_context and set_value at once: one new Context instead of two
+        if not incoming:
+            exchange.token = _attach(Context({_SPAN_KEY: span, _EXCHANGE_KEY: exchange}))
+        else:
+            values = dict(incoming)
+            values[_SPAN_KEY] = span
+            values[_EXCHANGE_KEY] = exchange
+            exchange.token = _attach(Context(values))
+        return exchange
+
+    def _method_facts(self, method):
+        upper = (method or "").upper()
+        if upper in semconv.KNOWN_HTTP_METHODS:
+            facts = upper, {semconv.HTTP_REQUEST_METHOD: upper}
+        else:
+            facts = "HTTP", {semconv.HTTP_REQUEST_METHOD: "_OTHER", semconv.HTTP_REQUEST_METHOD_ORIGINAL: str(method)}
+        if type(method) is str and len(self._methods) < _CACHED_ENTRIES:   # clients may send any method
+            self._methods[method] = facts
+        return facts
+
+    def _redacted(self, query):
+        redacted = redact_query(query, self.extra_redacted)
+        if type(query) is str:
+            if len(self._queries) >= _CACHED_ENTRIES:
+                self._queries.clear()
+            self._queries[query] = redacted
+        return redacted
+
+    def route_name(self, label, template):
+        """`{label} {template}`, kept per route (a dict lookup instead of formatting)."""
+        name = self._routes.get((label, template))
+        if name is None:
+            name = "%s %s" % (label, template)
+            if len(self._routes) < _CACHED_ENTRIES:
+                self._routes[(label, template)] = name
+        return name
 
 
 class Exchange:
@@ -180,8 +221,15 @@ class Exchange:
     def name_route(self, template):
         """The framework matched a route: name the span after its template."""
         if not self.ended and template:
-            self.span.update_name("%s %s" % (self.label, template))
-            add_attributes(self.span, {semconv.HTTP_ROUTE: template})
+            span = self.span
+            name = self.policy._routes.get((self.label, template)) or self.policy.route_name(self.label, template)
+            if type(span) is LeanSpan:   # what update_name and add_attributes do, inline
+                if span._end_time is None:
+                    span._name = name
+                    span._attributes[semconv.HTTP_ROUTE] = template
+            else:
+                span.update_name(name)
+                add_attributes(span, {semconv.HTTP_ROUTE: template})
 
     def response_started(self, status, headers=None):
         """Record the status (and captured headers); returns the extra response headers
@@ -191,7 +239,11 @@ class Exchange:
         span = self.span
         if status is not None and self.status is None:
             self.status = status
-            add_attributes(span, {semconv.HTTP_RESPONSE_STATUS_CODE: status})
+            if type(span) is LeanSpan:
+                if span._end_time is None:
+                    span._attributes[semconv.HTTP_RESPONSE_STATUS_CODE] = status
+            else:
+                add_attributes(span, {semconv.HTTP_RESPONSE_STATUS_CODE: status})
             if status >= 500 and not self.failed:
                 span.set_attribute(semconv.ERROR_TYPE, str(status))
                 span.set_status(Status(StatusCode.ERROR))
@@ -263,7 +315,7 @@ def route(instrumentation, template):
     """An interceptor for a framework method that runs once the route is matched:
     `template(instance, args, kwargs)` returns the route template, or None."""
     def before(instance, args, kwargs):
-        exchange = current_exchange()
+        exchange = _get_current().get(_EXCHANGE_KEY)   # current_exchange(), inline
         if exchange is not None and not exchange.ended:
             exchange.name_route(template(instance, args, kwargs))
         return None
@@ -298,6 +350,11 @@ def wrap_app(app, interceptor, instrumentation):
 
 
 _attach, _reset, _get_value = context_var.attach, context_var.reset_or_raise, context_var.get_value
+_get_current, _SPAN_KEY = context_var.get_current, context_var.SPAN_KEY
+_SERVER = SpanKind.SERVER
+# Bound of each per-policy cache (methods, queries, route names): enough for an app's
+# usual values, and a client sending endless new ones cannot grow it.
+_CACHED_ENTRIES = 256
 
 
 def _result(state, result):
@@ -306,11 +363,6 @@ def _result(state, result):
 
 def _nothing(state, exc):
     return None
-
-
-def _method_label(method):
-    upper = (method or "").upper()
-    return upper if upper in semconv.KNOWN_HTTP_METHODS else "HTTP"
 
 
 def _span_context(context):

@@ -130,7 +130,8 @@ class _StartResponse:
 
     def __call__(self, status, headers, *exc_info):
         try:
-            extra = self._exchange.response_started(_status_code(status), headers)
+            code = _STATUS_CODES.get(status) if type(status) is str else None
+            extra = self._exchange.response_started(code if code is not None else _status_code(status), headers)
             if extra:
                 headers = list(headers) + [pair for pair in extra if not _has_header(headers, pair[0])]
         except Exception as ours:
@@ -175,27 +176,55 @@ class _Body:
 def request_facts(environ, policy):
     """ServerPolicy.begin's arguments for this request, but the carrier (`start` takes
     it apart; `begin(headers=environ, getter=environ_getter, **facts)`)."""
-    host, port = _host_and_port(environ)
+    get = environ.get
+    scheme = get("wsgi.url_scheme")
+    host = get("HTTP_HOST")
+    # host and port, and the protocol version, worked out once per value seen
+    known = _HOSTS.get((host, scheme)) if host and type(host) is str else None
+    if known is None:
+        known = _host_and_port(environ)
+    server_protocol = get("SERVER_PROTOCOL")
+    protocol = _PROTOCOLS.get(server_protocol) if type(server_protocol) is str else None
+    if protocol is None:
+        protocol = _protocol(server_protocol)
+    # The path as the client sent it (still percent-encoded) when the server keeps it
+    raw = get("RAW_URI") or get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        path = raw.split("?", 1)[0]
+    else:   # _path, inline: rebuilt from the decoded PATH_INFO (WSGI strings are latin-1 bytes)
+        path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
+        if not path.isascii():
+            path = _path(environ)
     return dict(
-        method=environ.get("REQUEST_METHOD"),
-        scheme=environ.get("wsgi.url_scheme"),
-        host=host,
-        port=port,
-        path=_path(environ),
-        query=environ.get("QUERY_STRING"),
-        client=environ.get("REMOTE_ADDR"),
-        user_agent=environ.get("HTTP_USER_AGENT"),
-        protocol=_protocol(environ.get("SERVER_PROTOCOL")),
+        method=get("REQUEST_METHOD"),
+        scheme=scheme,
+        host=known[0],
+        port=known[1],
+        path=path,
+        query=get("QUERY_STRING"),
+        client=get("REMOTE_ADDR"),
+        user_agent=get("HTTP_USER_AGENT"),
+        protocol=protocol,
         header_pairs=(lambda: _header_pairs(environ)) if policy.request_capture is not None else None,
     )
+
+
+# (Host header, scheme) -> (host, port), and SERVER_PROTOCOL -> version: the few values
+# a server sees, bounded by _CACHED_ENTRIES (a client may send any Host header).
+_HOSTS = {}
+_PROTOCOLS = {}
+_CACHED_ENTRIES = 256
 
 
 def _host_and_port(environ):
     host = environ.get("HTTP_HOST")
     if host:
         name, port = split_host(host)
+        scheme = environ.get("wsgi.url_scheme")
         if port is None:
-            port = {"http": 80, "https": 443}.get(environ.get("wsgi.url_scheme"))
+            port = {"http": 80, "https": 443}.get(scheme)
+        if type(host) is str and len(_HOSTS) < _CACHED_ENTRIES:
+            _HOSTS[host, scheme] = name, port
         return name, port
     return environ.get("SERVER_NAME"), _int(environ.get("SERVER_PORT"))
 
@@ -215,7 +244,10 @@ def _path(environ):
 
 def _protocol(server_protocol):
     if server_protocol and server_protocol.startswith("HTTP/"):
-        return server_protocol[5:]
+        version = server_protocol[5:]
+        if type(server_protocol) is str and len(_PROTOCOLS) < _CACHED_ENTRIES:
+            _PROTOCOLS[server_protocol] = version
+        return version
     return None
 
 
@@ -229,9 +261,15 @@ def _header_pairs(environ):
 
 def _status_code(status):
     try:
-        return int(str(status)[:3])
+        code = int(str(status)[:3])
     except ValueError:
         return None
+    if type(status) is str and len(_STATUS_CODES) < _CACHED_ENTRIES:
+        _STATUS_CODES[status] = code
+    return code
+
+
+_STATUS_CODES = {}   # "200 OK" -> 200
 
 
 def _has_header(headers, name):

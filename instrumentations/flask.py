@@ -13,12 +13,20 @@ from autotrace.spec import Instrumentation, Patch, Wrapper
 _request = None   # flask.request, once Flask is loaded (this spec must not import it)
 
 
+_request_context = None   # flask.globals._cv_request (Flask >= 2.2), or False
+
+
 def _rule(instance, args, kwargs):
-    global _request
-    if _request is None:
-        from flask import request
+    global _request, _request_context
+    if _request_context is None:
+        from flask import globals as flask_globals, request
         _request = request
-    rule = _request.url_rule
+        _request_context = getattr(flask_globals, "_cv_request", False)
+    if _request_context:   # the request context's own variable: no LocalProxy layers
+        context = _request_context.get(None)
+        rule = context.request.url_rule if context is not None else None
+    else:
+        rule = _request.url_rule
     return rule.rule if rule is not None else None
 
 
