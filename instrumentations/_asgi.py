@@ -174,7 +174,9 @@ def request_facts(scope, policy, index):
     """ServerPolicy.begin's arguments for this request, but the carrier: `index`, the
     `index_headers` of its headers (`begin(headers=index, getter=index_getter, **facts)`)."""
     headers = scope.get("headers") or ()
-    host, port = _host_and_port(scope, index)
+    host_header = index.get("host")
+    known = _HOSTS.get((host_header[0], scope.get("scheme"))) if host_header else None
+    host, port = known if known is not None else _host_and_port(scope, index)
     websocket = scope.get("type") == "websocket"
     raw_path = scope.get("raw_path")
     path = raw_path.decode("latin-1") if isinstance(raw_path, (bytes, bytearray)) else scope.get("path")
@@ -189,7 +191,7 @@ def request_facts(scope, policy, index):
         query=query.decode("latin-1") if isinstance(query, (bytes, bytearray)) else str(query),
         header_pairs=(lambda: headers) if policy.request_capture is not None else None,
         client=client[0] if client else None,
-        user_agent=_first(index, "user-agent"),
+        user_agent=index["user-agent"][0] if "user-agent" in index else None,
         protocol=scope.get("http_version"),
         websocket=websocket,
     )
@@ -199,13 +201,22 @@ def _host_and_port(scope, index):
     host = _first(index, "host")
     if host:
         name, port = split_host(host)
+        scheme = scope.get("scheme")
         if port is None:
-            port = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scope.get("scheme"))
+            port = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
+        if len(_HOSTS) < _CACHED_ENTRIES:
+            _HOSTS[host, scheme] = name, port
         return name, port
     server = scope.get("server")
     if server and len(server) == 2 and server[1] is not None:
         return server[0], server[1]
     return None, None
+
+
+# (Host header, scheme) -> (host, port): the few values a server sees, bounded (a client
+# may send any Host header).
+_HOSTS = {}
+_CACHED_ENTRIES = 256
 
 
 def _first(index, name):

@@ -88,8 +88,10 @@ class ServerPolicy:
         reader = self._readers.get(getter) or self._reader(getter)
         if self.excluded is None and not self.public:
             context, sampled_out = reader.read(carrier, self._drop_rule or self._find_drop_rule())
-            if sampled_out:
-                return Unrecorded(_attach(context))
+            if sampled_out:   # Unrecorded(_attach(context)), without a Python call to __init__
+                unrecorded = _new_unrecorded(Unrecorded)
+                unrecorded.token = _attach(context)
+                return unrecorded
             return self._begin(context, carrier, sampling_checked=True, **facts())
         return self._begin(reader.read(carrier)[0], carrier, **facts())
 
@@ -351,6 +353,7 @@ def wrap_app(app, interceptor, instrumentation):
 
 _attach, _reset, _get_value = context_var.attach, context_var.reset_or_raise, context_var.get_value
 _get_current, _SPAN_KEY = context_var.get_current, context_var.SPAN_KEY
+_new_unrecorded = object.__new__
 _SERVER = SpanKind.SERVER
 # Bound of each per-policy cache (methods, queries, route names): enough for an app's
 # usual values, and a client sending endless new ones cannot grow it.

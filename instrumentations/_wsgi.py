@@ -22,6 +22,8 @@ pass the call through.
 from autotrace.patching import Interceptor, switch_for
 from autotrace.propagation.carriers import environ_getter
 
+from autotrace.context_var import reset_or_raise as _reset
+
 from ._server import ServerPolicy, split_host, wrap_app
 
 __all__ = ["application", "server_app", "app_argument", "request_facts", "MARK"]
@@ -50,7 +52,12 @@ def application(instrumentation):
         if state is None:
             return result
         exchange, file_wrapper = state
-        exchange.detach()
+        token, exchange.token = exchange.token, None   # exchange.detach(), inline
+        if token is not None:
+            try:
+                _reset(token)
+            except Exception:   # noqa: BLE001 - a server that finished the request in another context
+                pass
         if exchange.ended:   # no span: the app's body is passed on as it is
             return result
         if isinstance(file_wrapper, type) and isinstance(result, file_wrapper) and _close_ends(result, exchange):

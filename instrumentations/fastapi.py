@@ -41,6 +41,6 @@ SPEC = Instrumentation(
     description="HTTP and websocket server spans for FastAPI apps, named by route",
     patches=(
         Patch("fastapi.applications", "FastAPI.__call__", Wrapper("_asgi.application", claim=_stand_aside)),
-        Patch("fastapi.routing", "APIRoute.handle", Wrapper("_server.route", template=_api_route)),
+        Patch("fastapi.routing", "APIRoute.handle", Wrapper("_server.route", template=_api_route), plain=True),
     ),
 )

@@ -51,8 +51,8 @@ SPEC = Instrumentation(
     description="HTTP and websocket server spans for Starlette apps, named by route",
     patches=(
         Patch("starlette.applications", "Starlette.__call__", Wrapper("_asgi.application", skip=_is_fastapi)),
-        Patch("starlette.routing", "Route.handle", Wrapper("_server.route", template=_route)),
-        Patch("starlette.routing", "WebSocketRoute.handle", Wrapper("_server.route", template=_route)),
-        Patch("starlette.routing", "Mount.handle", Wrapper("_server.route", template=_mount)),
+        Patch("starlette.routing", "Route.handle", Wrapper("_server.route", template=_route), plain=True),
+        Patch("starlette.routing", "WebSocketRoute.handle", Wrapper("_server.route", template=_route), plain=True),
+        Patch("starlette.routing", "Mount.handle", Wrapper("_server.route", template=_mount), plain=True),
     ),
 )

@@ -190,12 +190,16 @@ def index_headers(pairs):
             name, value = pair
         except (TypeError, ValueError):
             continue
-        name, value = _as_text(name), _as_text(value)
-        if name is None or value is None:
-            continue
-        values = index.get(name.lower())
+        if type(name) is bytes and type(value) is bytes:   # ASGI's usual pair: _as_text, inline
+            name, value = name.decode("latin-1").lower(), value.decode("latin-1")
+        else:
+            name, value = _as_text(name), _as_text(value)
+            if name is None or value is None:
+                continue
+            name = name.lower()
+        values = index.get(name)
         if values is None:
-            index[name.lower()] = [value]
+            index[name] = [value]
         elif len(values) < _MAX_VALUES_PER_HEADER:
             values.append(value)
     return index
