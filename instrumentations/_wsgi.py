@@ -22,9 +22,8 @@ pass the call through.
 from autotrace.patching import Interceptor, switch_for
 from autotrace.propagation.carriers import environ_getter
 
-from autotrace.context_var import reset_or_raise as _reset
-
 from ._server import ServerPolicy, split_host, wrap_app
+from ._server import _reset   # context_var's, imported there once OpenTelemetry is loaded
 
 __all__ = ["application", "server_app", "app_argument", "request_facts", "MARK"]
 
