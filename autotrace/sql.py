@@ -263,6 +263,59 @@ def _targets(shape, operation):
     """(main operation of a WITH, the single table or None) for scrubbed text."""
     if operation is None or ";" in shape.rstrip("; "):
         return None, None
+    simple = _simple_target(shape, operation)
+    if simple is not None:
+        return operation, simple[0]
+    return _structured_targets(shape, operation)
+
+
+# The fast path: most statements are one SELECT/INSERT/UPDATE/DELETE on one table. For
+# those, the structural keywords (upper-cased text, case-sensitive literals: several
+# times cheaper than the case-insensitive _STRUCTURE scan) are exactly the leading
+# keyword and the one that names the table. Any other hit, even a false one such as
+# " FROMAGE" or a keyword inside a quoted name, sends the statement to the full walk.
+_STRUCTURE_HITS = re.compile(
+    r" (?:FROM|JOIN|INTO|TABLE|VIEW|USING|UPDATE|INSERT|REPLACE|DELETE|COPY|TRUNCATE|SELECT|"
+    r"MERGE|DISTINCT)|\((?: ?(?:SELECT|WITH|VALUES|TABLE|INSERT|UPDATE|DELETE|MERGE))")
+_SIMPLE_HITS = {
+    "SELECT": ([" SELECT", " FROM"], "FROM"),
+    "DELETE": ([" DELETE", " FROM"], "FROM"),
+    "INSERT": ([" INSERT", " INTO"], "INTO"),
+    "UPDATE": ([" UPDATE"], "UPDATE"),
+}
+# Parentheses balanced up to two levels deep: the table keyword is then outside all.
+_BALANCED = re.compile(r"[^()]*(?:\((?:[^()]|\([^()]*\))*\)[^()]*)*\Z")
+
+
+def _simple_target(shape, operation):
+    """(table or None,) for a single-table statement, or None to take the full walk."""
+    expected = _SIMPLE_HITS.get(operation)
+    if expected is None or not shape.isascii():
+        return None  # non-ASCII: upper() could change lengths, and positions must agree
+    text = " " + shape
+    upper = text.upper()
+    hits, word = expected
+    if _STRUCTURE_HITS.findall(upper) != hits:
+        return None
+    position = upper.find(" " + word, 1) if word != operation else 0
+    if position < 0 or not _BALANCED.match(text, 0, position):
+        return None
+    if position:  # the leading keyword's own match must end before the table keyword
+        leading = _STRUCTURE.match(text)
+        if leading is None or leading.end() > position:
+            return None
+    match = _STRUCTURE.match(text, position)
+    if match is None or (match.group("word") or "").upper() != word:
+        return None
+    name = match.group("name")
+    if name is None or match.group("more") is not None:
+        return (None,)
+    table = _unquote(name)
+    return (table if len(table) <= _MAX_COLLECTION else None,)
+
+
+def _structured_targets(shape, operation):
+    """_targets for any statement: walks every parenthesis and table keyword."""
     nesting = []        # one entry per open parenthesis: True when it holds a query
     main = None         # first SELECT/INSERT/... outside parentheses
     tables = set()
