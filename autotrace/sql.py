@@ -88,6 +88,17 @@ _VALUES_ROWS = r"\s*" + _PLACEHOLDER_ROW + r"(?:\s*,\s*" + _PLACEHOLDER_ROW + r"
 _LIST = re.compile(r" (?:(?i:IN)" + _IN_LIST + r"|(?i:VALUES)" + _VALUES_ROWS + ")")
 
 
+# The same lists found from their opening parenthesis when the keyword is followed by a
+# blank (the usual way): the regex engine then skips to each "(" in C, and the list is
+# replaced by a plain string, with no Python call per match. _GLUED_LIST spots the rare
+# "IN(" / "VALUES(", which _LIST handles.
+_SPACED_LIST = re.compile(
+    r"\((?:(?<= (?i:IN) \()\s*" + _IN_ITEM + r"(?:\s*,\s*" + _IN_ITEM + r")*\s*\)"
+    r"|(?<= (?i:VALUES) \()\s*" + _PLACEHOLDER + r"(?:\s*,\s*" + _PLACEHOLDER + r")*\s*\)"
+    r"(?:\s*,\s*" + _PLACEHOLDER_ROW + r")*)")
+_GLUED_LIST = re.compile(r"\((?:(?<= (?i:IN)\()|(?<= (?i:VALUES)\())")
+
+
 def _collapsed(match):
     """' IN (?, ?)' -> ' IN (?)', ' values (?), (?)' -> ' values (?)': keyword as written."""
     token = match.group()
@@ -156,7 +167,7 @@ def _summarize(text, max_length, sanitize):
     except Exception:
         max_length = _DEFAULT_MAX_LENGTH
     try:
-        shape = _collapse_lists(" ".join(scrub(text).split()))
+        shape = _collapse_lists(_collapse_whitespace(scrub(text)))
     except Untokenisable:
         shape = None
     if shape is None:
@@ -210,10 +221,20 @@ def _cut(text, max_length):
 
 def _collapse_lists(shape):
     """IN (?, ?, ?) -> IN (?) and VALUES (?, ?), (?, ?) -> VALUES (?)."""
-    upper = shape.upper()  # cheap C-level tests first: most statements have no list
-    if " IN (" in upper or " IN(" in upper or "VALUES" in upper:
-        return _LIST.sub(_collapsed, shape)
-    return shape
+    if _GLUED_LIST.search(shape) is None:
+        return _SPACED_LIST.sub("(?)", shape)
+    return _LIST.sub(_collapsed, shape)  # "IN(" becomes "IN (": keyword and list rewritten
+
+
+def _collapse_whitespace(text):
+    """' '.join(text.split()), skipped when the text has only single inner spaces.
+
+    Every whitespace character but the space is non-printable, so a printable text
+    without doubled, leading or trailing spaces is already collapsed.
+    """
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
 
 
 def _leading_operation(text):

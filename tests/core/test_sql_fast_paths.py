@@ -101,3 +101,28 @@ def test_summary_is_the_same_with_and_without_fast_paths(statement, monkeypatch)
     monkeypatch.setattr(sql, "_simple_target", lambda shape, operation: None)
     assert sql._summarize(statement, 2048, True) == fast
     sql._PARSED.clear()
+
+
+LIST_PARTS = ["IN", "in", "In", "VALUES", "values", "(", ")", "?", "%s", "$1", ":id", "%(n)s", ",", "(?)",
+              "(?, ?)", "x", "NOT", "IN(", "VALUES(", "((", "))", "SELECT", "'", "@v"]
+
+
+@settings(max_examples=5_000, deadline=None)
+@given(st.lists(st.sampled_from(LIST_PARTS), max_size=14), st.lists(st.sampled_from(["", " "]), max_size=14))
+def test_list_collapsing_agrees_with_the_keyword_regex(parts, gaps):
+    shape = " ".join(" ".join(gap + part for gap, part in zip(gaps + [" "] * len(parts), parts)).split())
+    assert sql._collapse_lists(shape) == sql._LIST.sub(sql._collapsed, shape)
+
+
+def test_list_collapsing_agrees_with_the_keyword_regex_on_the_corpora():
+    for statement in _corpus():
+        shape = _shape(statement)
+        if shape is not None:
+            assert sql._collapse_lists(shape) == sql._LIST.sub(sql._collapsed, shape), shape
+
+
+@settings(max_examples=5_000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" a\t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u2028\u3000?é"), max_size=12)
+       | st.text(max_size=20))
+def test_whitespace_collapsing_agrees_with_split_and_join(text):
+    assert sql._collapse_whitespace(text) == " ".join(text.split())
