@@ -260,10 +260,12 @@ def _scrub_by_first_character(text):
             raise Untokenisable()
     replacements = list(map(_BY_FIRST_CHARACTER.get, map(_FIRST_CHARACTER, tokens), tokens))
     if None in replacements:
-        for index, replacement in enumerate(replacements):
-            if replacement is None:
-                start = sum(map(len, parts[:2 * index + 1]))
-                replacements[index] = _replace_sign_or_dollar(tokens[index], text, start)
+        start = 0  # each token's position, added up in one pass: linear in the text
+        for index, token in enumerate(tokens):
+            start += len(parts[2 * index])
+            if replacements[index] is None:
+                replacements[index] = _replace_sign_or_dollar(token, text, start)
+            start += len(token)
     parts[1::2] = replacements
     return _replace_keyword_values("".join(parts))
 
