@@ -296,8 +296,10 @@ def _targets(shape, operation):
 # keyword and the one that names the table. Any other hit, even a false one such as
 # " FROMAGE" or a keyword inside a quoted name, sends the statement to the full walk.
 _STRUCTURE_HITS = re.compile(
-    r" (?:FROM|JOIN|INTO|TABLE|VIEW|USING|UPDATE|INSERT|REPLACE|DELETE|COPY|TRUNCATE|SELECT|"
-    r"MERGE|DISTINCT)|\((?: ?(?:SELECT|WITH|VALUES|TABLE|INSERT|UPDATE|DELETE|MERGE))")
+    r" (?=[CDFIJMRSTUV])(?:FROM|JOIN|INTO|TABLES?|VIEW|USING|UPDATE|INSERT|REPLACE|DELETE|COPY|"
+    r"TRUNCATE|SELECT|MERGE|DISTINCT)\b|\((?: ?(?:SELECT|WITH|VALUES|TABLE|INSERT|UPDATE|DELETE|MERGE))\b")
+# _STRUCTURE for upper-cased ASCII text: case-sensitive literals are much cheaper.
+_UPPER_STRUCTURE = re.compile(_STRUCTURE.pattern.replace("(?i:", "(?:"))
 _SIMPLE_HITS = {
     "SELECT": ([" SELECT", " FROM"], "FROM"),
     "DELETE": ([" DELETE", " FROM"], "FROM"),
@@ -322,16 +324,15 @@ def _simple_target(shape, operation):
     if position < 0 or not _BALANCED.match(text, 0, position):
         return None
     if position:  # the leading keyword's own match must end before the table keyword
-        leading = _STRUCTURE.match(text)
+        leading = _UPPER_STRUCTURE.match(upper)
         if leading is None or leading.end() > position:
             return None
-    match = _STRUCTURE.match(text, position)
-    if match is None or (match.group("word") or "").upper() != word:
+    match = _UPPER_STRUCTURE.match(upper, position)
+    if match is None or match.group("word") != word:
         return None
-    name = match.group("name")
-    if name is None or match.group("more") is not None:
+    if match.start("name") < 0 or match.group("more") is not None:
         return (None,)
-    table = _unquote(name)
+    table = _unquote(text[match.start("name"):match.end("name")])  # as written, not upper-cased
     return (table if len(table) <= _MAX_COLLECTION else None,)
 
 

@@ -26,7 +26,6 @@ Quoting rules (PostgreSQL and MySQL together):
 """
 
 import re
-from operator import itemgetter
 
 __all__ = ["scrub", "Untokenisable"]
 
@@ -232,57 +231,6 @@ def _scrub_with(tokenizer, text):
     return _replace_keyword_values(scrubbed)
 
 
-# The fast path: `split` with the whole token captured runs in C and gives the text
-# between tokens and the tokens (each followed by the dollar-quote tag group); each
-# token's replacement is then looked up by its first character, also in C, instead of
-# calling `_replace` once per token. The first character decides it for every token
-# but two, marked None and worked out one by one: `-` (a sign or a subtraction
-# depends on what precedes) and `$` (a dollar quote may be unterminated).
-_CAPTURING = re.compile("(" + _STANDARD.pattern + ")", re.DOTALL)
-_BY_FIRST_CHARACTER = dict.fromkeys("'.0123456789", "?")
-_BY_FIRST_CHARACTER.update({"/": " ", "#": " ", "-": None, "$": None})
-_FIRST_CHARACTER = itemgetter(0)
-_UNCLOSED = ("'", '"', "`", "/*")  # what the tokenizer matches for an opening left open
-
-
-def _scrub_by_first_character(text):
-    """_scrub_with(_STANDARD, text) for text without backslashes, or None when a
-    comment might be nested (left to `_scrub_with`, which handles nesting)."""
-    if text.count("/*") > 1:
-        return None
-    parts = _CAPTURING.split(text)
-    del parts[2::3]  # the tag groups: parts is now text, token, text, token..., text
-    tokens = parts[1::2]
-    if not tokens:
-        return _replace_keyword_values(text)
-    for unclosed in _UNCLOSED:
-        if unclosed in tokens:
-            raise Untokenisable()
-    replacements = list(map(_BY_FIRST_CHARACTER.get, map(_FIRST_CHARACTER, tokens), tokens))
-    if None in replacements:
-        start = 0  # each token's position, added up in one pass: linear in the text
-        for index, token in enumerate(tokens):
-            start += len(parts[2 * index])
-            if replacements[index] is None:
-                replacements[index] = _replace_sign_or_dollar(token, text, start)
-            start += len(token)
-    parts[1::2] = replacements
-    return _replace_keyword_values("".join(parts))
-
-
-def _replace_sign_or_dollar(token, text, start):
-    """What `_replace` gives for a token starting with `-` or `$` found at `start`."""
-    if token[0] == "-":
-        if token[1] == "-":
-            return " "
-        if _is_subtraction(text, start):
-            return "- ?" if token[1].isspace() else "-?"
-        return "?"
-    if token.count("$") == 2:  # "$": an opening `$tag$` that never closes
-        raise Untokenisable()
-    return "?"
-
-
 def scrub(text):
     """Text (str) -> the same text with literals as `?` and comments as blanks.
 
@@ -297,8 +245,7 @@ def scrub(text):
     and when both readings are trusted they must agree.
     """
     if "\\" not in text:
-        scrubbed = _scrub_by_first_character(text)
-        return scrubbed if scrubbed is not None else _scrub_with(_STANDARD, text)
+        return _scrub_with(_STANDARD, text)
     trusted = []
     for tokenizer in (_STANDARD, _MYSQL):
         try:
