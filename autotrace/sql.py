@@ -88,6 +88,17 @@ _VALUES_ROWS = r"\s*" + _PLACEHOLDER_ROW + r"(?:\s*,\s*" + _PLACEHOLDER_ROW + r"
 _LIST = re.compile(r" (?:(?i:IN)" + _IN_LIST + r"|(?i:VALUES)" + _VALUES_ROWS + ")")
 
 
+# The same lists found from their opening parenthesis when the keyword is followed by a
+# blank (the usual way): the regex engine then skips to each "(" in C, and the list is
+# replaced by a plain string, with no Python call per match. _GLUED_LIST spots the rare
+# "IN(" / "VALUES(", which _LIST handles.
+_SPACED_LIST = re.compile(
+    r"\((?:(?<= (?i:IN) \()\s*" + _IN_ITEM + r"(?:\s*,\s*" + _IN_ITEM + r")*\s*\)"
+    r"|(?<= (?i:VALUES) \()\s*" + _PLACEHOLDER + r"(?:\s*,\s*" + _PLACEHOLDER + r")*\s*\)"
+    r"(?:\s*,\s*" + _PLACEHOLDER_ROW + r")*)")
+_GLUED_LIST = re.compile(r"\((?:(?<= (?i:IN)\()|(?<= (?i:VALUES)\())")
+
+
 def _collapsed(match):
     """' IN (?, ?)' -> ' IN (?)', ' values (?), (?)' -> ' values (?)': keyword as written."""
     token = match.group()
@@ -156,7 +167,7 @@ def _summarize(text, max_length, sanitize):
     except Exception:
         max_length = _DEFAULT_MAX_LENGTH
     try:
-        shape = _collapse_lists(" ".join(scrub(text).split()))
+        shape = _collapse_lists(_collapse_whitespace(scrub(text)))
     except Untokenisable:
         shape = None
     if shape is None:
@@ -210,10 +221,20 @@ def _cut(text, max_length):
 
 def _collapse_lists(shape):
     """IN (?, ?, ?) -> IN (?) and VALUES (?, ?), (?, ?) -> VALUES (?)."""
-    upper = shape.upper()  # cheap C-level tests first: most statements have no list
-    if " IN (" in upper or " IN(" in upper or "VALUES" in upper:
-        return _LIST.sub(_collapsed, shape)
-    return shape
+    if _GLUED_LIST.search(shape) is None:
+        return _SPACED_LIST.sub("(?)", shape)
+    return _LIST.sub(_collapsed, shape)  # "IN(" becomes "IN (": keyword and list rewritten
+
+
+def _collapse_whitespace(text):
+    """' '.join(text.split()), skipped when the text has only single inner spaces.
+
+    Every whitespace character but the space is non-printable, so a printable text
+    without doubled, leading or trailing spaces is already collapsed.
+    """
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
+    return " ".join(text.split())
 
 
 def _leading_operation(text):
@@ -263,6 +284,60 @@ def _targets(shape, operation):
     """(main operation of a WITH, the single table or None) for scrubbed text."""
     if operation is None or ";" in shape.rstrip("; "):
         return None, None
+    simple = _simple_target(shape, operation)
+    if simple is not None:
+        return operation, simple[0]
+    return _structured_targets(shape, operation)
+
+
+# The fast path: most statements are one SELECT/INSERT/UPDATE/DELETE on one table. For
+# those, the structural keywords (upper-cased text, case-sensitive literals: several
+# times cheaper than the case-insensitive _STRUCTURE scan) are exactly the leading
+# keyword and the one that names the table. Any other hit, even a false one such as
+# " FROMAGE" or a keyword inside a quoted name, sends the statement to the full walk.
+_STRUCTURE_HITS = re.compile(
+    r" (?=[CDFIJMRSTUV])(?:FROM|JOIN|INTO|TABLES?|VIEW|USING|UPDATE|INSERT|REPLACE|DELETE|COPY|"
+    r"TRUNCATE|SELECT|MERGE|DISTINCT)\b|\((?: ?(?:SELECT|WITH|VALUES|TABLE|INSERT|UPDATE|DELETE|MERGE))\b")
+# _STRUCTURE for upper-cased ASCII text: case-sensitive literals are much cheaper.
+_UPPER_STRUCTURE = re.compile(_STRUCTURE.pattern.replace("(?i:", "(?:"))
+_SIMPLE_HITS = {
+    "SELECT": ([" SELECT", " FROM"], "FROM"),
+    "DELETE": ([" DELETE", " FROM"], "FROM"),
+    "INSERT": ([" INSERT", " INTO"], "INTO"),
+    "UPDATE": ([" UPDATE"], "UPDATE"),
+}
+# Parentheses balanced up to two levels deep: the table keyword is then outside all.
+_BALANCED = re.compile(r"[^()]*(?:\((?:[^()]|\([^()]*\))*\)[^()]*)*\Z")
+
+
+def _simple_target(shape, operation):
+    """(table or None,) for a single-table statement, or None to take the full walk."""
+    expected = _SIMPLE_HITS.get(operation)
+    if expected is None or not shape.isascii():
+        return None  # non-ASCII: upper() could change lengths, and positions must agree
+    text = " " + shape
+    upper = text.upper()
+    hits, word = expected
+    if _STRUCTURE_HITS.findall(upper) != hits:
+        return None
+    position = upper.find(" " + word, 1) if word != operation else 0
+    if position < 0 or not _BALANCED.match(text, 0, position):
+        return None
+    if position:  # the leading keyword's own match must end before the table keyword
+        leading = _UPPER_STRUCTURE.match(upper)
+        if leading is None or leading.end() > position:
+            return None
+    match = _UPPER_STRUCTURE.match(upper, position)
+    if match is None or match.group("word") != word:
+        return None
+    if match.start("name") < 0 or match.group("more") is not None:
+        return (None,)
+    table = _unquote(text[match.start("name"):match.end("name")])  # as written, not upper-cased
+    return (table if len(table) <= _MAX_COLLECTION else None,)
+
+
+def _structured_targets(shape, operation):
+    """_targets for any statement: walks every parenthesis and table keyword."""
     nesting = []        # one entry per open parenthesis: True when it holds a query
     main = None         # first SELECT/INSERT/... outside parentheses
     tables = set()

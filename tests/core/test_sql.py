@@ -386,6 +386,7 @@ ADVERSARIAL = {
     "nested comments": lambda n: "/*" * (n // 4) + "*/" * (n // 4),
     "digits": lambda n: "SELECT " + "9" * n,
     "signs and blanks": lambda n: "SELECT 1" + " -" * (n // 2),
+    "negative numbers": lambda n: "SELECT " + "-1 " * (n // 3),
     "minus before blanks": lambda n: "SELECT a -" + " " * n + "x",
     "backslashes": lambda n: "SELECT '" + "\\" * n,
     "mysql escapes": lambda n: "SELECT " + "'\\'" * (n // 3),
