@@ -42,8 +42,10 @@ async def main():
 asyncio.run(main())
 """
 
-CLIENT = r"""
-import json, sys, time
+# The client's set-up and warm-up, then `calls` requests (also run under callgrind by
+# callgrind_http_clients.py, which needs no timing).
+CLIENT_LOOP = r"""
+import sys
 client_name, url, calls, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if mode == "autotrace":
     from autotrace import bootstrap
@@ -58,6 +60,13 @@ else:
     get = client.get
 for _ in range(500):   # warm up: connection, caches, the SDK, the exporter thread
     get(url)
+if "timed" not in sys.argv[5:]:
+    for _ in range(calls):
+        get(url)
+"""
+
+CLIENT = CLIENT_LOOP + r"""
+import json, time
 samples = []
 for _ in range(7):
     started = time.perf_counter_ns()
@@ -179,7 +188,7 @@ def main():
             samples = {label: [] for label, _, _, _ in modes}
             for _ in range(options.runs):   # modes interleaved, so a noisy minute hits them all alike
                 for label, prefix, mode, mode_env in modes:
-                    command = prefix + ["-c", CLIENT, client_name, url, str(options.calls), mode]
+                    command = prefix + ["-c", CLIENT, client_name, url, str(options.calls), mode, "timed"]
                     samples[label].append(measure(command, mode_env))
             results = {label: median(values) for label, values in samples.items()}
             bare = results["bare"]
