@@ -101,7 +101,7 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
         if span is not None:
             policy.fail(span, exc, url)
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    return Interceptor(before, after, failed, is_async=is_async, unless=SUPPRESS_HTTP_KEY)
 
 
 def begin(instrumentation, describe, add_header):
@@ -137,7 +137,7 @@ def begin(instrumentation, describe, add_header):
         if state is not None and state[1] is not None:
             policy.fail(state[1], exc, state[2])
 
-    return Interceptor(before, after, failed)
+    return Interceptor(before, after, failed, unless=SUPPRESS_HTTP_KEY)
 
 
 def sending(instrumentation, is_async=False, sent_headers=None):
@@ -164,7 +164,12 @@ def sending(instrumentation, is_async=False, sent_headers=None):
         if pending is not None:
             policy.fail(pending[0], exc, pending[1])
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    # Sending the headers: only a span left by the first step is concerned. A whole
+    # request (http.client's request(), which starts the span itself): only when HTTP
+    # spans are not suppressed, or its first step makes none.
+    if sent_headers is not None:
+        return Interceptor(before, after, failed, is_async=is_async, needs_attribute=PENDING)
+    return Interceptor(before, after, failed, is_async=is_async, unless=SUPPRESS_HTTP_KEY)
 
 
 def finish(instrumentation, response=None, response_headers=None, is_async=False):
@@ -186,7 +191,7 @@ def finish(instrumentation, response=None, response_headers=None, is_async=False
         if pending is not None:
             policy.fail(pending[0], exc, pending[1])
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    return Interceptor(before, after, failed, is_async=is_async, needs_attribute=PENDING)
 
 
 class _Policy:

@@ -41,9 +41,9 @@ SPEC = Instrumentation(
     supported=">=0.23,<1",
     description="HTTP client spans and outgoing trace context for httpx (sync, async, streaming)",
     patches=(
-        Patch("httpx", "Client.send", _send()),
+        Patch("httpx", "Client.send", _send(), plain=True),
         Patch("httpx", "AsyncClient.send", _send(is_async=True)),
-        Patch("httpx", "Response.close", Wrapper("_http.finish")),
+        Patch("httpx", "Response.close", Wrapper("_http.finish"), plain=True),
         Patch("httpx", "Response.aclose", Wrapper("_http.finish", is_async=True)),
     ),
 )
