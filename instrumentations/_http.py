@@ -237,16 +237,27 @@ class _Policy:
         span = start_span(tracer, request[0], SpanKind.CLIENT, request[1], current)
         context = Context({**current, _SPAN_KEY: span, SUPPRESS_HTTP_KEY: True})   # set_value, once for both
         if headers is not None:
-            self.inject(headers, context, url)
+            self.inject(headers, context, url, span.get_span_context())
             if self.request_capture is not None:
                 span.set_attributes(self.request_capture.attributes(headers))
         return span, context
 
-    def inject(self, headers, context, url):
+    def inject(self, headers, context, url, span_context=None):
         """The trace headers of `context` (None: the current one) into `headers`,
-        unless AUTOTRACE_PROPAGATE_TO keeps them from this host."""
+        unless AUTOTRACE_PROPAGATE_TO keeps them from this host. `span_context`: that
+        of the span in `context`, which lets the default propagators take their
+        quick path (every request: see TraceContextPropagator.quick_inject)."""
         if self.hosts.allows(url):
-            tracing.propagator().inject(headers, context=context)
+            propagator = tracing.propagator()
+            if span_context is not None:
+                quick = getattr(propagator, "quick_inject", None)
+                if quick is not None:
+                    try:
+                        if quick(headers, span_context, context):
+                            return
+                    except Exception:   # a carrier of its own: the propagator knows what to do
+                        pass
+            propagator.inject(headers, context=context)
 
     def record_response(self, span, result):
         status, protocol = self.response(result)
