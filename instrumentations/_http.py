@@ -36,12 +36,13 @@ with the first step and waits on the connection object for the response.
 
 from urllib.parse import urlsplit
 
-from opentelemetry import context as otel_context
-from opentelemetry.context import Context, get_current
+from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN, SpanKind, Status, StatusCode, set_span_in_context
 
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
+# OpenTelemetry's current context, read and set through its ContextVar (one call, not three)
+from autotrace.context_var import attach, get_current, reset
 from autotrace.patching import Interceptor
 from autotrace.propagation.suppression import SUPPRESS_HTTP_KEY, suppress_http_spans
 from autotrace.redaction import redact_url, url_secrets
@@ -77,13 +78,13 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
             return None
         method, url, headers = described
         span, context = policy.start(method, url, headers, current)
-        return span, otel_context.attach(context), url
+        return span, attach(context), url
 
     def after(state, result):
         if state is None:
             return result
         span, token, _url = state
-        otel_context.detach(token)
+        reset(token)
         if span is not None:
             if span.is_recording():
                 policy.record_response(span, result)
@@ -97,7 +98,7 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
         if state is None:
             return
         span, token, url = state
-        otel_context.detach(token)
+        reset(token)
         if span is not None:
             policy.fail(span, exc, url)
 
