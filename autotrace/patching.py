@@ -44,11 +44,20 @@ class Interceptor:
     unless the current context holds a value under that key (a framework's route hook
     finds no request span otherwise). A plain-method patch then calls the original at
     once, without the guard: on a request that is not sampled that is most of what
-    such a hook costs."""
+    such a hook costs.
 
-    __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts", "needs")
+    `unless` (a key of OpenTelemetry's context): the opposite: nothing to do while the
+    current context holds a true value under it (an inner HTTP layer of a request an
+    outer one traces). `needs_attribute` (a name): nothing to do unless the instance's
+    `__dict__` holds it (the step that ends a span another step left there). Both are
+    hints for plain-method patches, which then call the original at once; `before`
+    must still decline such calls itself, as a wrapt-wrapped target runs it anyway."""
 
-    def __init__(self, before, after, failed, is_async=False, rewrites=False, accepts=None, needs=None):
+    __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts", "needs", "unless",
+                 "needs_attribute")
+
+    def __init__(self, before, after, failed, is_async=False, rewrites=False, accepts=None, needs=None,
+                 unless=None, needs_attribute=None):
         self.before = before
         self.after = after
         self.failed = failed
@@ -56,6 +65,8 @@ class Interceptor:
         self.rewrites = rewrites
         self.accepts = accepts
         self.needs = needs
+        self.unless = unless
+        self.needs_attribute = needs_attribute
 
 
 class Replacement:
@@ -254,16 +265,35 @@ def _make_wrapper(interceptor, switch):
     return wrapper
 
 
+_NOTHING = frozenset()
+
+
 def _plain_method(interceptor):
     """`Patch(..., plain=True)`: the guard above as a plain function in place of a
     method defined with `def`, for per-request paths. A wrapt proxy costs a bound
     wrapper object and a call through it on every call (about 6,000 instructions per
     call under callgrind, with the guard); this costs one Python call into the same
     guard (`instance` is self)."""
-    needs = interceptor.needs
+    needs, unless, needs_attribute = interceptor.needs, interceptor.unless, interceptor.needs_attribute
 
     def make(original, switch):
         guarded = _make_wrapper(interceptor, switch)   # the one guard: same order, same containment
+
+        if unless is not None:
+            from autotrace.context_var import get_current
+
+            def method(self, *args, **kwargs):
+                if get_current().get(unless):   # nothing for the interceptor to do
+                    return original(self, *args, **kwargs)
+                return guarded(original.__get__(self), self, args, kwargs)
+            return method
+
+        if needs_attribute is not None:
+            def method(self, *args, **kwargs):
+                if needs_attribute not in getattr(self, "__dict__", _NOTHING):   # nothing to end here
+                    return original(self, *args, **kwargs)
+                return guarded(original.__get__(self), self, args, kwargs)
+            return method
 
         if needs is not None:
             from autotrace.context_var import get_current

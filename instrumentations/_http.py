@@ -36,12 +36,13 @@ with the first step and waits on the connection object for the response.
 
 from urllib.parse import urlsplit
 
-from opentelemetry import context as otel_context
-from opentelemetry.context import Context, get_current
+from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN, SpanKind, Status, StatusCode, set_span_in_context
 
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
+# OpenTelemetry's current context, read and set through its ContextVar (one call, not three)
+from autotrace.context_var import attach, get_current, reset
 from autotrace.patching import Interceptor
 from autotrace.propagation.suppression import SUPPRESS_HTTP_KEY, suppress_http_spans
 from autotrace.redaction import redact_url, url_secrets
@@ -77,13 +78,13 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
             return None
         method, url, headers = described
         span, context = policy.start(method, url, headers, current)
-        return span, otel_context.attach(context), url
+        return span, attach(context), url
 
     def after(state, result):
         if state is None:
             return result
         span, token, _url = state
-        otel_context.detach(token)
+        reset(token)
         if span is not None:
             if span.is_recording():
                 policy.record_response(span, result)
@@ -97,11 +98,11 @@ def client(instrumentation, describe, response, response_headers=None, still_ope
         if state is None:
             return
         span, token, url = state
-        otel_context.detach(token)
+        reset(token)
         if span is not None:
             policy.fail(span, exc, url)
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    return Interceptor(before, after, failed, is_async=is_async, unless=SUPPRESS_HTTP_KEY)
 
 
 def begin(instrumentation, describe, add_header):
@@ -137,7 +138,7 @@ def begin(instrumentation, describe, add_header):
         if state is not None and state[1] is not None:
             policy.fail(state[1], exc, state[2])
 
-    return Interceptor(before, after, failed)
+    return Interceptor(before, after, failed, unless=SUPPRESS_HTTP_KEY)
 
 
 def sending(instrumentation, is_async=False, sent_headers=None):
@@ -164,7 +165,12 @@ def sending(instrumentation, is_async=False, sent_headers=None):
         if pending is not None:
             policy.fail(pending[0], exc, pending[1])
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    # Sending the headers: only a span left by the first step is concerned. A whole
+    # request (http.client's request(), which starts the span itself): only when HTTP
+    # spans are not suppressed, or its first step makes none.
+    if sent_headers is not None:
+        return Interceptor(before, after, failed, is_async=is_async, needs_attribute=PENDING)
+    return Interceptor(before, after, failed, is_async=is_async, unless=SUPPRESS_HTTP_KEY)
 
 
 def finish(instrumentation, response=None, response_headers=None, is_async=False):
@@ -186,7 +192,7 @@ def finish(instrumentation, response=None, response_headers=None, is_async=False
         if pending is not None:
             policy.fail(pending[0], exc, pending[1])
 
-    return Interceptor(before, after, failed, is_async=is_async)
+    return Interceptor(before, after, failed, is_async=is_async, needs_attribute=PENDING)
 
 
 class _Policy:
@@ -232,16 +238,27 @@ class _Policy:
         span = start_span(tracer, request[0], SpanKind.CLIENT, request[1], current)
         context = Context({**current, _SPAN_KEY: span, SUPPRESS_HTTP_KEY: True})   # set_value, once for both
         if headers is not None:
-            self.inject(headers, context, url)
+            self.inject(headers, context, url, span.get_span_context())
             if self.request_capture is not None:
                 span.set_attributes(self.request_capture.attributes(headers))
         return span, context
 
-    def inject(self, headers, context, url):
+    def inject(self, headers, context, url, span_context=None):
         """The trace headers of `context` (None: the current one) into `headers`,
-        unless AUTOTRACE_PROPAGATE_TO keeps them from this host."""
+        unless AUTOTRACE_PROPAGATE_TO keeps them from this host. `span_context`: that
+        of the span in `context`, which lets the default propagators take their
+        quick path (every request: see TraceContextPropagator.quick_inject)."""
         if self.hosts.allows(url):
-            tracing.propagator().inject(headers, context=context)
+            propagator = tracing.propagator()
+            if span_context is not None:
+                quick = getattr(propagator, "quick_inject", None)
+                if quick is not None:
+                    try:
+                        if quick(headers, span_context, context):
+                            return
+                    except Exception:   # a carrier of its own: the propagator knows what to do
+                        pass
+            propagator.inject(headers, context=context)
 
     def record_response(self, span, result):
         status, protocol = self.response(result)

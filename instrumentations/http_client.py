@@ -56,10 +56,11 @@ SPEC = Instrumentation(
     description="HTTP client spans and outgoing trace context for http.client and urllib.request",
     patches=(
         Patch("http.client", "HTTPConnection.putrequest", Wrapper("_http.begin", describe=_describe,
-                                                                  add_header=_add_header)),
-        Patch("http.client", "HTTPConnection.request", Wrapper("_http.sending")),
-        Patch("http.client", "HTTPConnection.endheaders", Wrapper("_http.sending", sent_headers=_sent_headers)),
+                                                                  add_header=_add_header), plain=True),
+        Patch("http.client", "HTTPConnection.request", Wrapper("_http.sending"), plain=True),
+        Patch("http.client", "HTTPConnection.endheaders", Wrapper("_http.sending", sent_headers=_sent_headers),
+              plain=True),
         Patch("http.client", "HTTPConnection.getresponse",
-              Wrapper("_http.finish", response=_response, response_headers=_response_headers)),
+              Wrapper("_http.finish", response=_response, response_headers=_response_headers), plain=True),
     ),
 )

@@ -7,7 +7,28 @@ from autotrace.spec import Instrumentation, Patch, Wrapper
 
 def _describe(instance, args, kwargs):
     request = args[0] if args else kwargs["request"]
-    return request.method, str(request.url), request.headers
+    return request.method, _url_text(request.url), request.headers
+
+
+_TEXTS = {}   # an httpx URL's parsed form (a tuple, its str() is made of) -> that str()
+
+
+def _url_text(url):
+    # str() of an httpx URL joins its parts anew, about as costly as the rest of
+    # describe; a service calls the same few URLs, and a tuple is found by value.
+    parsed = getattr(url, "_uri_reference", None)
+    if not isinstance(parsed, tuple):   # an httpx that stores its URL differently
+        return str(url)
+    try:
+        text = _TEXTS.get(parsed)
+    except TypeError:   # a part that cannot be hashed
+        return str(url)
+    if text is None:
+        text = str(url)
+        if len(_TEXTS) >= 1024:
+            _TEXTS.clear()
+        _TEXTS[parsed] = text
+    return text
 
 
 _PROTOCOLS = {"HTTP/1.0": "1.0", "HTTP/1.1": "1.1", "HTTP/2": "2", "HTTP/3": "3"}
@@ -41,9 +62,9 @@ SPEC = Instrumentation(
     supported=">=0.23,<1",
     description="HTTP client spans and outgoing trace context for httpx (sync, async, streaming)",
     patches=(
-        Patch("httpx", "Client.send", _send()),
+        Patch("httpx", "Client.send", _send(), plain=True),
         Patch("httpx", "AsyncClient.send", _send(is_async=True)),
-        Patch("httpx", "Response.close", Wrapper("_http.finish")),
+        Patch("httpx", "Response.close", Wrapper("_http.finish"), plain=True),
         Patch("httpx", "Response.aclose", Wrapper("_http.finish", is_async=True)),
     ),
 )

@@ -54,8 +54,9 @@ SPEC = Instrumentation(
     patches=(
         Patch("requests.sessions", "Session.send", Wrapper("_http.client", describe=_describe, response=_response,
                                                                    response_headers=_response_headers,
-                                                                   still_open=_still_open, waits_on=_raw)),
-        Patch("urllib3.response", "HTTPResponse.release_conn", Wrapper("_http.finish")),
-        Patch("urllib3.response", "HTTPResponse.close", Wrapper("_http.finish")),
+                                                                   still_open=_still_open, waits_on=_raw),
+              plain=True),
+        Patch("urllib3.response", "HTTPResponse.release_conn", Wrapper("_http.finish"), plain=True),
+        Patch("urllib3.response", "HTTPResponse.close", Wrapper("_http.finish"), plain=True),
     ),
 )

@@ -67,11 +67,11 @@ SPEC = Instrumentation(
     patches=(
         Patch("urllib3.poolmanager", "PoolManager.urlopen",
               Wrapper("_http.client", describe=_describe_manager, response=_response,
-                      response_headers=_response_headers, still_open=_still_open)),
+                      response_headers=_response_headers, still_open=_still_open), plain=True),
         Patch("urllib3.connectionpool", "HTTPConnectionPool.urlopen",
               Wrapper("_http.client", describe=_describe, response=_response, response_headers=_response_headers,
-                      still_open=_still_open)),
-        Patch("urllib3.response", "HTTPResponse.release_conn", Wrapper("_http.finish")),
-        Patch("urllib3.response", "HTTPResponse.close", Wrapper("_http.finish")),
+                      still_open=_still_open), plain=True),
+        Patch("urllib3.response", "HTTPResponse.release_conn", Wrapper("_http.finish"), plain=True),
+        Patch("urllib3.response", "HTTPResponse.close", Wrapper("_http.finish"), plain=True),
     ),
 )

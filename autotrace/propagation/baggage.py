@@ -47,7 +47,7 @@ _SAFE = "!#$&'()*+/:<=>?@[]^`{|}"
 _OWS = " \t"
 # The key OTel's baggage API stores its dict under (private; None if a release renames
 # it, and inject then asks the API instead).
-_BAGGAGE_KEY = getattr(_otel_baggage, "_BAGGAGE_KEY", None)
+_BAGGAGE_KEY = BAGGAGE_KEY = getattr(_otel_baggage, "_BAGGAGE_KEY", None)
 
 
 def is_token(name):

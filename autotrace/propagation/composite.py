@@ -22,6 +22,7 @@ class CompositePropagator(SafePropagator):
         # inject runs on every outgoing request: our members' _inject is called
         # directly, guarded here (as SafePropagator.inject would), one call fewer each.
         self._injects = tuple((p._inject if isinstance(p, SafePropagator) else None, p) for p in self.propagators)
+        self.quick_inject = _quick_default_inject(self.propagators)
 
     def extract(self, carrier, context=None, getter=default_getter):
         # Resolving the getter once saves the members the work; members of ours are
@@ -52,6 +53,27 @@ class CompositePropagator(SafePropagator):
 
     def __repr__(self):
         return "CompositePropagator(%r)" % (self.propagators,)
+
+
+def _quick_default_inject(propagators):
+    """For the default OTEL_PROPAGATORS (tracecontext, baggage): a `quick_inject` (see
+    TraceContextPropagator.quick_inject) that writes the traceparent alone when the
+    context has no baggage, as inject would; None for any other combination."""
+    from .baggage import BAGGAGE_KEY, W3CBaggagePropagator
+    from .tracecontext import TraceContextPropagator
+
+    kinds = sorted(type(p).__name__ for p in propagators)
+    if BAGGAGE_KEY is None or kinds != ["TraceContextPropagator", "W3CBaggagePropagator"] \
+            or not all(type(p) in (TraceContextPropagator, W3CBaggagePropagator) for p in propagators):
+        return None
+    trace_context = next(p for p in propagators if type(p) is TraceContextPropagator)
+    quick = trace_context.quick_inject
+
+    def quick_inject(carrier, span_context, context):
+        if context.get(BAGGAGE_KEY):   # baggage to write: the whole inject
+            return False
+        return quick(carrier, span_context, context)
+    return quick_inject
 
 
 class NoopPropagator(TextMapPropagator):

@@ -19,7 +19,7 @@ from opentelemetry.trace import (INVALID_SPAN, NonRecordingSpan, Span, SpanConte
 
 from .base import SafePropagator
 from .carriers import read_header
-from .traceparent import RANDOM_FLAG, format_traceparent, parse_traceparent
+from .traceparent import KNOWN_FLAGS, RANDOM_FLAG, format_traceparent, parse_traceparent
 from .tracestate import read_tracestate, trace_state_from_pairs, tracestate_header
 
 __all__ = ["RANDOM_TRACE_KEY", "TraceContextPropagator"]
@@ -82,3 +82,17 @@ class TraceContextPropagator(SafePropagator):
             setter.set(carrier, _TRACEPARENT, traceparent)
             if tracestate is not None:
                 setter.set(carrier, _TRACESTATE, tracestate)
+
+    def quick_inject(self, carrier, span_context, context):
+        """`inject(carrier, context)` with the default setter, for a client that has just
+        put the span of `span_context` in `context`: the traceparent formatted here,
+        without the lookups inject makes to find the span. False, with nothing written,
+        when the span has a trace state (or is invalid): the caller then injects as usual."""
+        if span_context.trace_state or not span_context.is_valid:
+            return False
+        trace_id = span_context.trace_id
+        flags = span_context.trace_flags
+        if not flags & RANDOM_FLAG and context.get(RANDOM_TRACE_KEY) == trace_id:
+            flags |= RANDOM_FLAG
+        carrier[_TRACEPARENT] = "00-%032x-%016x-%02x" % (trace_id, span_context.span_id, flags & KNOWN_FLAGS)
+        return True

@@ -199,3 +199,46 @@ def test_a_plain_method_that_needs_a_context_value_runs_only_when_it_is_there(ta
         assert target.Client.call.__wrapped__ is not None
     finally:
         patching.revert(applied)
+
+
+def test_a_plain_method_unless_a_context_value_skips_the_interceptor_while_it_is_set(target):
+    from opentelemetry import context as otel_context
+
+    key = otel_context.create_key("test-unless")
+    calls = []
+    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
+                                       lambda state, result: result, lambda state, exc: None, unless=key)
+    spec = Instrumentation(name="t9", modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
+    applied = patching.apply(spec)
+    try:
+        client = target.Client()
+        assert client.call(2) == 4 and calls == [(2,)]   # no value: the interceptor runs
+        token = otel_context.attach(otel_context.set_value(key, True))
+        try:
+            assert client.call(3) == 6
+            with pytest.raises(KeyError):
+                client.call("raise")
+        finally:
+            otel_context.detach(token)
+        assert calls == [(2,)]   # set: the original alone
+    finally:
+        patching.revert(applied)
+
+
+def test_a_plain_method_that_needs_an_instance_attribute_runs_only_when_it_is_there(target):
+    calls = []
+    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
+                                       lambda state, result: result, lambda state, exc: None,
+                                       needs_attribute="_pending")
+    spec = Instrumentation(name="t10", modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
+    applied = patching.apply(spec)
+    try:
+        client = target.Client()
+        assert client.call(2) == 4 and calls == []   # not there: the original alone
+        client._pending = "span"
+        assert client.call(value=3) == 6
+        assert calls == [()]
+    finally:
+        patching.revert(applied)

@@ -108,3 +108,13 @@ def test_async_nested_in_a_manual_span(traced, spans, httpserver):
     job = asyncio.run(call())
     client, parent = spans()
     assert client.parent.span_id == job.context.span_id and parent.name == "job"
+
+
+def test_the_url_text_cache_gives_what_str_gives_for_each_url():
+    from autotrace.instrumentations.httpx import _url_text
+
+    urls = ["http://127.0.0.1:8080/items?page=2", "http://127.0.0.1:8080/items?page=3", "http://127.0.0.1:8080/items",
+            "https://user:secret@example.com/a%20b?token=x#frag", "http://[::1]:9000/", "http://127.0.0.1:8080/items?page=2"]
+    for url in urls * 2:
+        parsed = httpx.URL(url)
+        assert _url_text(parsed) == str(parsed)
