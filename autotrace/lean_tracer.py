@@ -79,15 +79,20 @@ def _layout_is_known():
 
 
 _DEFAULT_STATE = SpanContext(1, 1, False).trace_state
-_span_context = _direct_span_context if _layout_is_known() else _checked_span_context
+_DIRECT = _layout_is_known()   # LeanTracer.start builds span contexts as _direct_span_context does
+_new_tuple = tuple.__new__
 
 
 def _nonzero_bits(bits):
-    """A random id as the SDK's RandomIdGenerator draws it (zero is not a valid id)."""
+    """A random id as the SDK's RandomIdGenerator draws it (zero is not a valid id);
+    callers try `getrandbits(bits) or _nonzero_bits(bits)`, one call in the usual case."""
     value = getrandbits(bits)
     while not value:
         value = getrandbits(bits)
     return value
+
+
+_getrandbits = getrandbits
 
 
 class LeanTracer(trace_api.Tracer):
@@ -109,20 +114,31 @@ class LeanTracer(trace_api.Tracer):
 
     def start(self, name, kind, attributes, context=None, links=None):
         """A started span, or a NonRecordingSpan when sampled out. `attributes` must be
-        valid values (our builders' own); the span copies the dict."""
+        valid values (our builders' own); the span copies the dict.
+
+        This runs for every span our builders make: helpers are inlined on purpose (a
+        Python call costs more than most of the lines it would hold)."""
         sdk = self.sdk
         if not sdk._tracer_config.is_enabled:
             return sdk.start_span(name, context=context, kind=kind, attributes=attributes, links=links)
-        # get_current_span(context), without its three layers of calls
+        # get_current_span(context), without its three layers of calls (and without
+        # the ABC isinstance check when there is no span at all, the usual case)
         holder = (_get_current() if context is None else context).get(_SPAN_KEY)
-        parent = holder.get_span_context() if isinstance(holder, trace_api.Span) else None
-        if parent is None or not parent.is_valid:
-            parent = None
-            trace_id = self._new_trace_id()
-            random = self._random_ids or sdk.id_generator.is_trace_id_random()
-        else:
+        parent = None
+        if holder is not None and (type(holder) is LeanSpan or isinstance(holder, trace_api.Span)):
+            parent = holder.get_span_context()
+            if not parent.is_valid:
+                parent = None
+        random_ids = self._random_ids
+        if parent is not None:
             trace_id = parent.trace_id
             random = parent.trace_flags.random_trace_id
+        elif random_ids:
+            trace_id = _getrandbits(128) or _nonzero_bits(128)
+            random = True
+        else:
+            trace_id = sdk.id_generator.generate_trace_id()
+            random = sdk.id_generator.is_trace_id_random()
         decide = self._decide
         if decide is not None:
             sampled = recording = decide(parent)
@@ -134,47 +150,53 @@ class LeanTracer(trace_api.Tracer):
             recording = result.decision.is_recording()
             trace_state = result.trace_state
             extra = result.attributes
-        span_context = (_span_context if self._random_ids else _checked_span_context)(
-            trace_id, self._new_span_id(), _FLAGS[sampled, random], trace_state)
+        if random_ids and _DIRECT:   # _direct_span_context, inlined
+            span_context = _new_tuple(SpanContext, (trace_id, _getrandbits(64) or _nonzero_bits(64), False,
+                                                    _FLAGS[sampled, random],
+                                                    _DEFAULT_STATE if trace_state is None else trace_state, True))
+        elif random_ids:
+            span_context = _checked_span_context(trace_id, _getrandbits(64) or _nonzero_bits(64),
+                                                 _FLAGS[sampled, random], trace_state)
+        else:
+            span_context = _checked_span_context(trace_id, sdk.id_generator.generate_span_id(),
+                                                 _FLAGS[sampled, random], trace_state)
         if not recording:
             return NonRecordingSpan(span_context)
-        values = dict(extra) if extra else {}
-        if attributes:
-            values.update(attributes)
-        span = LeanSpan(name, span_context, parent, kind, values, time_ns(), self._links(links), self)
-        if self._on_end_all() is None:
-            sdk.span_processor.on_start(span, parent_context=context)
+        if extra:
+            values = dict(extra)
+            if attributes:
+                values.update(attributes)
+        else:
+            values = dict(attributes) if attributes else {}
+        span = LeanSpan(name, span_context, parent, kind, values, time_ns(), self._links(links) if links else (),
+                        self)
+        processors = sdk.span_processor
+        if processors._span_processors is not self._seen:
+            self._see(processors._span_processors)
+        if self._direct is None:
+            processors.on_start(span, parent_context=context)
         return span
 
     def span_ended(self, span):
-        direct = self._on_end_all()
+        processors = self.sdk.span_processor
+        if processors._span_processors is not self._seen:
+            self._see(processors._span_processors)
+        direct = self._direct
         if direct is not None:
             for on_end in direct:
                 on_end(span)
             return
-        processors = self.sdk.span_processor
         ending = getattr(processors, "_on_ending", None)
         if ending is not None:
             ending(span)
         processors.on_end(span)
 
-    def _on_end_all(self):
-        processors = self.sdk.span_processor._span_processors
-        if processors is not self._seen:
-            ours = all(type(p) in self._processor_types for p in processors)
-            self._direct = tuple(p.on_end for p in processors) if ours else None
-            self._seen = processors
-        return self._direct
-
-    def _new_trace_id(self):
-        if self._random_ids:
-            return _nonzero_bits(128)
-        return self.sdk.id_generator.generate_trace_id()
-
-    def _new_span_id(self):
-        if self._random_ids:
-            return _nonzero_bits(64)
-        return self.sdk.id_generator.generate_span_id()
+    def _see(self, processors):
+        """Note which processors the provider has now: when every one is ours, spans
+        go straight to their on_end (see the module docstring)."""
+        ours = all(type(p) in self._processor_types for p in processors)
+        self._direct = tuple(p.on_end for p in processors) if ours else None
+        self._seen = processors
 
     def _links(self, links):
         if not links:

@@ -190,13 +190,13 @@ def _resolve(module, dotted):
 
 
 def _make_wrapper(interceptor, switch):
-    get_value, _SUPPRESS_INSTRUMENTATION_KEY = _suppression_check()
+    current_context, _SUPPRESS_INSTRUMENTATION_KEY = _suppression_check()
     before, after, failed = interceptor.before, interceptor.after, interceptor.failed
     rewrites = interceptor.rewrites
 
     if interceptor.is_async:
         async def async_wrapper(wrapped, instance, args, kwargs):
-            if not switch.on or get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+            if not switch.on or current_context().get(_SUPPRESS_INSTRUMENTATION_KEY):
                 return await wrapped(*args, **kwargs)
             try:
                 state = before(instance, args, kwargs)
@@ -229,7 +229,7 @@ def _make_wrapper(interceptor, switch):
         return checked_wrapper
 
     def wrapper(wrapped, instance, args, kwargs):
-        if not switch.on or get_value(_SUPPRESS_INSTRUMENTATION_KEY):
+        if not switch.on or current_context().get(_SUPPRESS_INSTRUMENTATION_KEY):
             return wrapped(*args, **kwargs)
         try:
             state = before(instance, args, kwargs)
@@ -280,20 +280,37 @@ def _plain_method(interceptor):
 
 
 def _suppression_check():
-    """(get_value, key) telling whether OpenTelemetry's "do not trace this" flag is set:
-    set by our exporter threads (their HTTP and sqlite3 calls must not become spans) and
-    by OpenTelemetry code. The standard-library instrumentations are applied before
-    OpenTelemetry may be imported, and must not import it (it costs milliseconds):
-    until it is imported nothing can be suppressed."""
+    """(current_context, key): `current_context().get(key)` tells whether OpenTelemetry's
+    "do not trace this" flag is set: set by our exporter threads (their HTTP and sqlite3
+    calls must not become spans) and by OpenTelemetry code. (Two C calls on every traced
+    call: context_var.get_current is the context variable's own get.)
+    The standard-library instrumentations are applied before OpenTelemetry may be
+    imported, and must not import it (it costs milliseconds): until it is imported
+    nothing can be suppressed."""
     context = sys.modules.get("opentelemetry.context")
     if context is not None:
-        from autotrace import context_var   # one C-level lookup instead of three Python calls
-        return context_var.get_value, context._SUPPRESS_INSTRUMENTATION_KEY
+        from autotrace import context_var
+        return context_var.get_current, context._SUPPRESS_INSTRUMENTATION_KEY
+    return _not_yet_loaded, None
 
-    def get_value(key):
+
+class _LateContext:
+    """Stands in for the current context in a guard made before OpenTelemetry was
+    imported: asks OpenTelemetry once it is there."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def get(_key):
         loaded = sys.modules.get("opentelemetry.context")
         return loaded is not None and loaded.get_value(loaded._SUPPRESS_INSTRUMENTATION_KEY)
-    return get_value, None
+
+
+_LATE_CONTEXT = _LateContext()
+
+
+def _not_yet_loaded():
+    return _LATE_CONTEXT
 
 
 def _contain(failed, state, exc, switch):

@@ -15,7 +15,9 @@ import time
 from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased)
-from opentelemetry.trace import get_current_span
+from opentelemetry.trace import Span, get_current_span
+
+from autotrace.context_var import SPAN_KEY, get_current
 
 __all__ = ["build_sampler", "build_span_limits", "TokenBucket", "RateLimitedSampler", "LeafDropRule",
            "quick_decider"]
@@ -112,7 +114,12 @@ class LeafDropRule:
             return True
         if not self.parent_based:
             return False
-        span_context = get_current_span(context).get_span_context()
+        # get_current_span(context).get_span_context(), without its layers of calls:
+        # this runs on every query
+        holder = (get_current() if context is None else context).get(SPAN_KEY)
+        if holder is None or not isinstance(holder, Span):
+            return self.roots
+        span_context = holder.get_span_context()
         if span_context.is_valid:
             return not span_context.trace_flags.sampled
         return self.roots
