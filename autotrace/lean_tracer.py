@@ -105,7 +105,8 @@ class LeanTracer(trace_api.Tracer):
         self.limits = limits = sdk_tracer._span_limits
         self.count_limit = limits.max_span_attributes
         self._random_ids = type(sdk_tracer.id_generator) is RandomIdGenerator
-        self._decide = quick_decider(sdk_tracer.sampler)
+        self._decide = decide = quick_decider(sdk_tracer.sampler)
+        self._root_sampled = decide(None) if decide is not None else None   # the same for every root span
         self._processor_types = processor_types
         self._seen = None          # the processors tuple the two fields below were made from
         self._direct = None        # on_end of each processor, when all are ours; else None
@@ -141,7 +142,7 @@ class LeanTracer(trace_api.Tracer):
             random = sdk.id_generator.is_trace_id_random()
         decide = self._decide
         if decide is not None:
-            sampled = recording = decide(parent)
+            sampled = recording = self._root_sampled if parent is None else decide(parent)
             trace_state = parent.trace_state if parent is not None else None
             extra = None
         else:
