@@ -6,7 +6,7 @@ from autotrace.lean_span import LeanSpan
 from autotrace.lean_tracer import LeanTracer
 from autotrace.semconv import ERROR_TYPE
 
-__all__ = ["qualified_name", "fail_span", "mark_failed", "data_free_message", "start_span", "add_attributes"]
+__all__ = ["qualified_name", "fail_span", "mark_failed", "data_free_message", "start_span", "span_starter", "add_attributes"]
 
 
 def qualified_name(kind):
@@ -93,6 +93,17 @@ def start_span(tracer, name, kind, attributes, context=None, links=None):
     if attributes:
         add_attributes(span, attributes)
     return span
+
+
+def span_starter(tracer):
+    """`start(name, kind, attributes)` for `tracer`, as start_span: the LeanTracer's own
+    method when it is one (a builder keeps this, and saves a call on every span)."""
+    if type(tracer) is LeanTracer:
+        return tracer.start
+
+    def start(name, kind, attributes, context=None, links=None):
+        return start_span(tracer, name, kind, attributes, context, links)
+    return start
 
 
 _fast_store = None   # the SDK's attribute container class, once known to be as expected

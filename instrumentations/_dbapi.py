@@ -31,7 +31,7 @@ from opentelemetry.trace import SpanKind
 from autotrace import semconv, tracing
 from autotrace.bootstrap import settings
 from autotrace.patching import Interceptor
-from autotrace.spans import data_free_message, fail_span, start_span
+from autotrace.spans import data_free_message, fail_span, span_starter
 from autotrace.sql import summarize
 
 __all__ = ["execute", "first_argument", "with_traceparent", "keep_on_error"]
@@ -69,24 +69,35 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
 
         def connection_facts(instance):
             return tuple(plain_facts(instance)) + (system_of(instance),)
-    facts_of = _FactsCache(connection_facts) if cache_facts else connection_facts
+    facts_cache = _FactsCache(connection_facts) if cache_facts else None
+    known_facts = facts_cache.known if cache_facts else None   # weakref(connection) -> facts
     config = settings()
     max_length, sanitize = config.db_query_max, config.db_sanitize
 
     described = {}   # (statement, connection facts) -> (span name, attributes)
-    tracers = []     # the scope's tracer, once asked for (tracing.py keeps it for good)
+    starters = []    # the scope's span_starter, once asked for (tracing.py keeps the tracer for good)
 
     def describe(query, facts):
         summary = summarize(query, max_length, sanitize)
         return summary.name or system, _attributes(system, system_of is not None, summary, facts)
 
+    # start() runs on every traced query: it is written out flat, without helpers,
+    # because a Python call costs more here than most of the lines it would hold.
     def start(instance, args, kwargs):
         if _inside_batch.get() is instance:
             return None   # executemany's own inner execute: already inside its span
         if tracing.leaf_span_dropped():   # sampled out: a query span would be dropped anyway
             return None
-        query = statement(instance, args, kwargs)
-        facts = facts_of(instance)
+        query = args[0] if args else None
+        if type(query) is not str:   # every driver takes a str statement first: only others need asking
+            query = statement(instance, args, kwargs)
+        if known_facts is None:
+            facts = connection_facts(instance)
+        else:
+            try:
+                facts = known_facts[_ref(instance.connection)]
+            except Exception:   # a connection not seen yet (or without weak references)
+                facts = facts_cache(instance)
         kind = type(query)
         found = key = None
         if kind is str or kind is bytes:   # a repeated query: one lookup, no summary, no dict to build
@@ -101,18 +112,16 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
                 if len(described) >= _DESCRIBED_ENTRIES:
                     described.clear()
                 described[key] = found
-        name, attributes = found
-        attributes = dict(attributes)   # the span's own copy: failing it adds error.type
+        name, attributes = found   # (the span copies the attributes: this dict stays as it is)
+        if not starters:
+            starters.append(span_starter(tracing.tracer(scope)))
         if batch:
+            attributes = dict(attributes)
             size = _batch_size(args, kwargs)
             if size is not None and size >= 2:   # the conventions: only for 2 or more
                 attributes[semconv.DB_OPERATION_BATCH_SIZE] = size
-        if not tracers:
-            tracers.append(tracing.tracer(scope))
-        span = start_span(tracers[0], name, SpanKind.CLIENT, attributes)
-        if batch:
-            return span, _inside_batch.set(instance)
-        return span
+            return starters[0](name, _CLIENT, attributes), _inside_batch.set(instance)
+        return starters[0](name, _CLIENT, attributes)
 
     def finish(state):
         if batch:
@@ -124,16 +133,21 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
     def span_of(state):
         return state[0] if batch else state
 
-    def after(state, result):
-        if state is None:
-            return result
-        if not (block or batch):
-            state.end()
-            return result
-        if block:
+    if block:
+        def after(state, result):
+            if state is None:
+                return result
             return _SpanBlock(result, lambda: finish(state).end(), lambda exc: failed(state, exc))
-        finish(state).end()
-        return result
+    elif batch:
+        def after(state, result):
+            if state is not None:
+                finish(state).end()
+            return result
+    else:
+        def after(state, result):
+            if state is not None:
+                state.end()
+            return result
 
     def failed(state, exc):
         if state is None:
@@ -155,6 +169,8 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
 
 
 _DESCRIBED_ENTRIES = 2048   # per builder; cleared when full, as sql.py's caches
+_CLIENT = SpanKind.CLIENT
+_ref = weakref.ref
 
 
 def _attributes(system, system_in_facts, summary, facts):
@@ -301,24 +317,26 @@ def _batch_size(args, kwargs):
 
 
 class _FactsCache:
-    """connection_facts(instance), remembered per connection (weakly)."""
+    """connection_facts(instance), remembered per connection (weakly).
+
+    The builder reads `known[weakref.ref(cursor.connection)]` itself (C calls only);
+    calling this is the slow path, taken once per connection."""
 
     def __init__(self, connection_facts):
         self._compute = connection_facts
-        self._cache = weakref.WeakKeyDictionary()
+        self.known = {}   # weakref to a connection -> its facts; the entry goes with the connection
 
     def __call__(self, instance):
         connection = getattr(instance, "connection", instance)
-        try:
-            return self._cache[connection]
-        except (KeyError, TypeError):
-            pass
         try:
             facts = self._compute(instance)
         except Exception:
             facts = (None, None, None, None)
         try:
-            self._cache[connection] = facts
+            self.known[weakref.ref(connection, self._forget)] = facts
         except TypeError:   # not weak-referenceable: compute each time
             pass
         return facts
+
+    def _forget(self, reference):
+        self.known.pop(reference, None)

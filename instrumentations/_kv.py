@@ -10,25 +10,35 @@ their own (the driver sends them without going through the traced method).
 A spec supplies small functions:
 
     command_args(instance, args, kwargs) -> the command's arguments, name first
+                                            (optional: the positional arguments)
     connection_facts(instance) -> (namespace, host, port), any of them None
+    connection_of(instance) -> what those facts belong to, to remember them (optional)
     pipeline_commands(pipeline) -> [argument tuples, name first] of the queued commands
     is_transaction(pipeline) -> True for MULTI/EXEC
 """
+
+import weakref
 
 from opentelemetry.trace import SpanKind
 
 from autotrace import semconv, tracing
 from autotrace.patching import Interceptor
-from autotrace.spans import data_free_message, fail_span, start_span
+from autotrace.spans import data_free_message, fail_span, span_starter, start_span
 
 __all__ = ["command", "pipeline", "command_text"]
 
 
-def command(instrumentation, system, connection_facts, command_args, is_async=False):
-    """An Interceptor for a client's execute-one-command method."""
+def command(instrumentation, system, connection_facts, command_args=None, is_async=False, connection_of=None):
+    """An Interceptor for a client's execute-one-command method.
+
+    `command_args` None: the method's positional arguments are the command.
+    `connection_of(instance)`: the object the connection facts belong to (a client's
+    connection pool), when they can be remembered for it: they are then worked out
+    once per such object (held weakly) instead of on every command."""
     scope = "autotrace.instrumentations." + instrumentation
     described = {}   # (command name as sent, argument count, facts) -> (span name, attributes)
-    tracers = []     # the scope's tracer, once asked for (tracing.py keeps it for good)
+    starters = []    # the scope's span_starter, once asked for (tracing.py keeps the tracer for good)
+    known_facts = {} if connection_of is not None else None   # weakref(connection_of(instance)) -> facts
 
     def describe(raw, count, facts):
         name = _name(raw) if count else system
@@ -37,11 +47,28 @@ def command(instrumentation, system, connection_facts, command_args, is_async=Fa
         attributes[semconv.DB_QUERY_TEXT] = command_text(name, count)
         return name, attributes
 
+    def facts_remembered(instance):
+        facts = connection_facts(instance)
+        try:
+            owner = connection_of(instance)
+            known_facts[_ref(owner, lambda reference: known_facts.pop(reference, None))] = facts
+        except Exception:   # nothing to remember them by: worked out again next time
+            pass
+        return facts
+
+    # before() runs on every command: written out flat, a Python call costs more here
+    # than most of the lines it would hold.
     def before(instance, args, kwargs):
-        arguments = command_args(instance, args, kwargs)
+        arguments = args if command_args is None else command_args(instance, args, kwargs)
         count = len(arguments)
         raw = arguments[0] if count else None
-        facts = connection_facts(instance)
+        if known_facts is None:
+            facts = connection_facts(instance)
+        else:
+            try:
+                facts = known_facts[_ref(connection_of(instance))]
+            except Exception:   # not seen yet
+                facts = facts_remembered(instance)
         key = (raw, count, facts)
         try:
             found = described.get(key)
@@ -53,19 +80,22 @@ def command(instrumentation, system, connection_facts, command_args, is_async=Fa
                 if len(described) >= _DESCRIBED_ENTRIES:
                     described.clear()
                 described[key] = found
-        if not tracers:
-            tracers.append(tracing.tracer(scope))
+        if not starters:
+            starters.append(span_starter(tracing.tracer(scope)))
         name, attributes = found
-        return start_span(tracers[0], name, SpanKind.CLIENT, dict(attributes))   # the span's own copy
+        return starters[0](name, _CLIENT, attributes)   # the span copies the attributes
 
     return Interceptor(before, _end, _fail, is_async=is_async)
 
 
 _DESCRIBED_ENTRIES = 2048   # per builder; cleared when full
+_CLIENT = SpanKind.CLIENT
+_ref = weakref.ref
 
 
 def pipeline(instrumentation, system, connection_facts, pipeline_commands, is_transaction, is_async=False):
-    """An Interceptor for a pipeline's execute(): one span for all its queued commands."""
+    """An Interceptor for a pipeline's execute(): one span for all its queued commands.
+    (Its facts are worked out each time: a pipeline sends many commands at once.)"""
     scope = "autotrace.instrumentations." + instrumentation
 
     def before(instance, args, kwargs):

@@ -37,13 +37,13 @@ SPEC = Instrumentation(
     supported=">=3.1,<4",
     description="Query spans for psycopg 3 (sync and async)",
     patches=(
-        Patch("psycopg", "Cursor.execute", _execute()),
-        Patch("psycopg", "Cursor.executemany", _execute(batch=True)),
+        Patch("psycopg", "Cursor.execute", _execute(), plain=True),
+        Patch("psycopg", "Cursor.executemany", _execute(batch=True), plain=True),
         Patch("psycopg", "AsyncCursor.execute", _execute(is_async=True)),
         Patch("psycopg", "AsyncCursor.executemany", _execute(is_async=True, batch=True)),
-        Patch("psycopg", "ServerCursor.execute", _execute()),
+        Patch("psycopg", "ServerCursor.execute", _execute(), plain=True),
         Patch("psycopg", "AsyncServerCursor.execute", _execute(is_async=True)),
-        Patch("psycopg", "Cursor.copy", _execute(block=True)),
+        Patch("psycopg", "Cursor.copy", _execute(block=True), plain=True),
         Patch("psycopg", "AsyncCursor.copy", _execute(block=True)),   # returns an async context manager
     ),
 )

@@ -2,11 +2,11 @@
 
 A pipeline that WATCHes runs its commands at once until MULTI: those are command spans."""
 
+from operator import attrgetter
+
 from autotrace.spec import Instrumentation, Patch, Wrapper
 
-
-def _command_args(client, args, kwargs):
-    return args
+_connection_pool = attrgetter("connection_pool")   # what the facts below come from: remembered per pool
 
 
 def _connection_facts(client):
@@ -31,7 +31,7 @@ def _async_transaction(pipeline):
 
 def _command(is_async):
     return Wrapper("_kv.command", system="redis", connection_facts=_connection_facts,
-                   command_args=_command_args, is_async=is_async)
+                   connection_of=_connection_pool, is_async=is_async)
 
 
 def _pipeline(is_async, is_transaction):
@@ -46,9 +46,9 @@ SPEC = Instrumentation(
     supported=">=4.2,<9",
     description="Command spans for redis-py (sync, asyncio, pipelines)",
     patches=(
-        Patch("redis.client", "Redis.execute_command", _command(is_async=False)),
-        Patch("redis.client", "Pipeline.execute", _pipeline(False, _sync_transaction)),
-        Patch("redis.client", "Pipeline.immediate_execute_command", _command(is_async=False)),
+        Patch("redis.client", "Redis.execute_command", _command(is_async=False), plain=True),
+        Patch("redis.client", "Pipeline.execute", _pipeline(False, _sync_transaction), plain=True),
+        Patch("redis.client", "Pipeline.immediate_execute_command", _command(is_async=False), plain=True),
         Patch("redis.asyncio.client", "Redis.execute_command", _command(is_async=True)),
         Patch("redis.asyncio.client", "Pipeline.execute", _pipeline(True, _async_transaction)),
         Patch("redis.asyncio.client", "Pipeline.immediate_execute_command", _command(is_async=True)),

@@ -35,6 +35,17 @@ def test_queries_sync(psycopg, pg_dsn, spans):
     assert all("carol" not in str(dict(s.attributes)) for s in spans())
 
 
+def test_connections_to_different_databases_keep_their_own_facts(psycopg, pg_dsn, spans):
+    # Connection facts are remembered per connection: interleaved connections must not mix them.
+    with psycopg.connect(pg_dsn, autocommit=True) as test, \
+            psycopg.connect(pg_dsn, dbname="postgres", autocommit=True) as postgres:
+        for conn in (test, postgres, test, postgres):
+            conn.cursor().execute("SELECT 1")
+    with psycopg.connect(pg_dsn, dbname="postgres", autocommit=True) as later:   # may reuse a freed address
+        later.execute("SELECT 1")
+    assert [s.attributes["db.namespace"] for s in spans()] == ["test", "postgres", "test", "postgres", "postgres"]
+
+
 def test_errors_carry_sqlstate(psycopg, pg_dsn, spans):
     with psycopg.connect(pg_dsn) as conn:
         with pytest.raises(psycopg.errors.UndefinedTable) as info:

@@ -115,3 +115,17 @@ def test_watch_then_multi(redis, redis_url, spans):
     assert names == ["SET", "WATCH", "GET", "MULTI", "GET", "DEL"], names
     assert spans()[3].attributes["db.query.text"] == "SET ? ?"
     assert "db.operation.batch.size" not in spans()[3].attributes   # one command: not a batch
+
+
+def test_clients_on_different_databases_keep_their_own_namespace(redis, redis_url, spans):
+    # Connection facts are remembered per connection pool: interleaved clients must not mix them.
+    first, third = redis.Redis(host="127.0.0.1", port=6379, db=1), redis.Redis(host="127.0.0.1", port=6379, db=3)
+    for client in (first, third, first, third):
+        client.ping()
+    first.close()
+    third.close()
+    del first   # a new pool may now reuse the first one's memory: it must get its own facts
+    again = redis.Redis(host="127.0.0.1", port=6379, db=5)
+    again.ping()
+    again.close()
+    assert [s.attributes["db.namespace"] for s in spans()] == ["1", "3", "1", "3", "5"]
