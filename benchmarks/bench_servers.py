@@ -640,8 +640,12 @@ def session_cpu(session):
 
 
 def count_spans(store):
+    # Apps only append packed batches to the store's inbox; a reader indexes them
+    # first (as `autotrace traces` and the viewer do), or the count would miss them.
     import sqlite3
+    from autotrace.store.indexer import catch_up
     try:
+        catch_up(store)
         with sqlite3.connect(store) as connection:
             return connection.execute("SELECT count(*) FROM spans").fetchone()[0]
     except sqlite3.Error:
