@@ -175,16 +175,22 @@ def test_a_failing_rewrite_keeps_the_apps_arguments(target, capsys):
         patching.revert(applied)
 
 
+def _apply_plain_recording_patch(name, **hint):
+    """Client.call patched as a plain method by an interceptor that records the args of
+    each call it handles; `hint` is the Interceptor's needs= or unless=."""
+    calls = []
+    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
+                                       lambda state, result: result, lambda state, exc: None, **hint)
+    spec = Instrumentation(name=name, modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
+    return calls, patching.apply(spec)
+
+
 def test_a_plain_method_that_needs_a_context_value_runs_only_when_it_is_there(target):
     from opentelemetry import context as otel_context
 
     key = otel_context.create_key("test-needs")
-    calls = []
-    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
-                                       lambda state, result: result, lambda state, exc: None, needs=key)
-    spec = Instrumentation(name="t8", modules=("patch_target",), distribution="", supported="",
-                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
-    applied = patching.apply(spec)
+    calls, applied = _apply_plain_recording_patch("t8", needs=key)
     try:
         client = target.Client()
         assert client.call(2) == 4 and calls == []   # no value: the original, nothing of ours
@@ -205,12 +211,7 @@ def test_a_plain_method_unless_a_context_value_skips_the_interceptor_while_it_is
     from opentelemetry import context as otel_context
 
     key = otel_context.create_key("test-unless")
-    calls = []
-    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
-                                       lambda state, result: result, lambda state, exc: None, unless=key)
-    spec = Instrumentation(name="t9", modules=("patch_target",), distribution="", supported="",
-                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
-    applied = patching.apply(spec)
+    calls, applied = _apply_plain_recording_patch("t9", unless=key)
     try:
         client = target.Client()
         assert client.call(2) == 4 and calls == [(2,)]   # no value: the interceptor runs
