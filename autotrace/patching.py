@@ -278,10 +278,11 @@ def _plain_method(interceptor):
 
     def make(original, switch):
         guarded = _make_wrapper(interceptor, switch)   # the one guard: same order, same containment
-
-        if unless is not None:
+        if unless is not None or needs is not None:
+            # (only now: context_var needs OpenTelemetry loaded, which these hints' keys imply)
             from autotrace.context_var import get_current
 
+        if unless is not None:
             def method(self, *args, **kwargs):
                 if get_current().get(unless):   # nothing for the interceptor to do
                     return original(self, *args, **kwargs)
@@ -296,8 +297,6 @@ def _plain_method(interceptor):
             return method
 
         if needs is not None:
-            from autotrace.context_var import get_current
-
             def method(self, *args, **kwargs):
                 if get_current().get(needs) is None:   # nothing for the interceptor to do
                     if args or kwargs:

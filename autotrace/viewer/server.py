@@ -10,7 +10,6 @@ Safety, since it runs on a developer's machine next to a browser:
     bad OTLP gets 400 with the reason, and nothing of that request is stored.
 """
 
-import gzip
 import http.server
 import importlib.resources
 import ipaddress
