@@ -143,9 +143,12 @@ class BatchingProcessor(SpanProcessor):
                  % (self.label, type(exc).__name__, exc))
             self._exporter = None
         while True:
-            self._wake.wait(self._delay_s)
+            woken = self._wake.wait(self._delay_s)
             self._wake.clear()
-            if not self._drain() and not self._stopping:
+            # Idle means a whole delay passed with no span ending. Being woken and
+            # finding the queue empty is not idle: under load `on_end` sets the wake
+            # again while a drain runs, and the drain takes those spans too.
+            if not self._drain() and not woken and not self._stopping:
                 self._idle_work()
             if self._stopping:
                 self._drain()
