@@ -39,7 +39,7 @@ STATUS_NAMES = ("UNSET", "OK", "ERROR")
 def pack(spans):
     """(body bytes, span count) for finished spans (any ReadableSpan); never raises on
     odd attribute values: anything marshal cannot take is written as its str()."""
-    from autotrace.lean_span import LeanSpan
+    from autotrace.lean_span import _UNSET, LeanSpan   # _UNSET: the Status a span has until one is set
     resources, resource_numbers = [], {}
     scopes, scope_numbers = [], {}
     records = []
@@ -51,6 +51,20 @@ def pack(spans):
              scope) = (span._name, span._context, span._parent, span._kind, span._start_time, span._end_time,
                        span._status, span._attributes, span._events, span._links, span._resource,
                        span._instrumentation_scope)
+            if status is _UNSET and not events and not links:
+                # The usual span, read without a Python call: a LeanSpan exists only when
+                # SpanContext's fields sit at known indexes (lean_tracer._LAYOUT_KNOWN).
+                resource_no = resource_numbers.get(id(resource))
+                if resource_no is None:
+                    resource_no = resource_numbers[id(resource)] = len(resources)
+                    resources.append(dict(resource.attributes) if resource is not None else {})
+                scope_no = scope_numbers.get(id(scope))
+                if scope_no is None:
+                    scope_no = scope_numbers[id(scope)] = len(scopes)
+                    scopes.append((scope.name, scope.version) if scope is not None else (None, None))
+                add((context[0], context[1], parent[1] if parent is not None else 0, name, kind._value_,
+                     start or 0, end or 0, 0, None, attributes, None, None, resource_no, scope_no))
+                continue
         else:
             (name, context, parent, kind, start, end, status, attributes, events, links, resource,
              scope) = (span.name, span.context, span.parent, span.kind, span.start_time, span.end_time,
