@@ -51,7 +51,7 @@ def first_argument(instance, args, kwargs):
 
 def execute(instrumentation, system, connection_facts, statement=first_argument,
             error_code=None, is_async=False, batch=False, cache_facts=True, comment=True, system_of=None,
-            block=False):
+            block=False, drop_checked=False):
     """An Interceptor for one execute-like method (`batch`: executemany-like).
 
     `block=True`: the method returns a context manager (psycopg's `cursor.copy()`,
@@ -62,7 +62,10 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
 
     `cache_facts=False` when connection_facts is already a cheap attribute read;
     `comment=False` keeps sqlcommenter off this method (pymysql's executemany, whose
-    multi-row INSERT rewrite only recognises an uncommented statement)."""
+    multi-row INSERT rewrite only recognises an uncommented statement).
+
+    `drop_checked=True` when the caller runs the interceptor only after checking that
+    the sampler keeps the span (_dbapi_proxies): the check is then not made twice."""
     scope = "autotrace.instrumentations." + instrumentation
     if system_of is not None:
         plain_facts = connection_facts
@@ -86,7 +89,7 @@ def execute(instrumentation, system, connection_facts, statement=first_argument,
     def start(instance, args, kwargs):
         if _inside_batch.get() is instance:
             return None   # executemany's own inner execute: already inside its span
-        if tracing.leaf_span_dropped():   # sampled out: a query span would be dropped anyway
+        if not drop_checked and tracing.leaf_span_dropped():   # sampled out: the span would be dropped anyway
             return None
         query = args[0] if args else None
         if type(query) is not str:   # every driver takes a str statement first: only others need asking

@@ -13,6 +13,7 @@ import wrapt
 
 from autotrace.instrumentations._dbapi import execute, first_argument
 from autotrace.patching import Interceptor, guard
+from autotrace import tracing as _tracing
 
 __all__ = ["connect"]
 
@@ -28,7 +29,8 @@ def connect(instrumentation, system, connect_facts, error_code=None):
     calls = {}
     for method in _SINGLE + _BATCH:
         calls[method] = guard(execute(instrumentation, system, facts_of, statement=first_argument,
-                                      error_code=error_code, batch=method in _BATCH, cache_facts=False),
+                                      error_code=error_code, batch=method in _BATCH, cache_facts=False,
+                                      drop_checked=True),   # _traced checks first
                               instrumentation)
 
     def before(instance, args, kwargs):
@@ -53,8 +55,18 @@ class _Traced(wrapt.ObjectProxy):
 def _traced(method, result):
     """A proxy method that runs `method` of the wrapped object traced, then passes
     what it returned through `result(proxy, returned)`. (One Python call per traced
-    call: this runs for every statement.)"""
+    call: this runs for every statement.)
+
+    A statement whose span the sampler is certain to drop (a sampled-out request's
+    queries) goes straight to the driver: the traced path would only decide the same
+    after three more calls. The check is contained like the rest of our code."""
     def call(self, *args, **kwargs):
+        try:
+            dropped = _tracing._leaf_drop_rule()   # tracing.leaf_span_dropped(), one call less
+        except Exception:
+            dropped = False
+        if dropped:
+            return result(self, getattr(self.__wrapped__, method)(*args, **kwargs))
         return result(self, self._self_calls[method](getattr(self.__wrapped__, method), self, args, kwargs))
     call.__name__ = method
     return call

@@ -90,3 +90,41 @@ def test_a_broken_span_builder_leaves_results_intact(db, spans, monkeypatch, cap
     assert db.execute("SELECT 1").fetchone() == (1,)
     assert spans() == []
     assert capsys.readouterr().err.count("instrumentation 'sqlite3' disabled") == 1
+
+
+def _drop_rule(monkeypatch, **env):
+    """Our sampler's certain-drop rule, as under `autotrace run` (the test provider is
+    the app's own, for which autotrace never assumes one)."""
+    from autotrace import tracing
+    from autotrace.config import Settings
+    from autotrace.sampling import LeafDropRule
+    monkeypatch.setattr(tracing, "_leaf_drop_rule", LeafDropRule(Settings.from_env(env)))
+
+
+def test_a_sampled_out_query_goes_straight_to_the_driver(db, spans, monkeypatch):
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+    _drop_rule(monkeypatch)   # parentbased_always_on: an unsampled parent drops its children
+    unsampled = NonRecordingSpan(SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(0)))
+    with trace.use_span(unsampled):
+        cursor = db.cursor()
+        assert cursor.execute("INSERT INTO users (email) VALUES (?)", ("dropped@x",)) is cursor
+        assert db.execute("SELECT email FROM users").fetchall() == [("dropped@x",)]
+        with pytest.raises(sqlite3.IntegrityError):   # the driver's own error, unchanged
+            cursor.execute("INSERT INTO users (email) VALUES ('dropped@x')")
+    assert spans() == []
+    sampled = NonRecordingSpan(SpanContext(0x1234, 0x9abc, is_remote=True, trace_flags=TraceFlags(1)))
+    with trace.use_span(sampled):
+        cursor.execute("SELECT 1")
+    (kept,) = spans()
+    assert kept.name == "SELECT" and kept.parent.span_id == 0x9abc
+
+
+def test_a_failing_drop_check_leaves_the_query_traced(db, spans, monkeypatch):
+    from autotrace import tracing
+
+    def broken(context=None):
+        raise RuntimeError("ours")
+    monkeypatch.setattr(tracing, "_leaf_drop_rule", broken)
+    assert db.execute("SELECT 1").fetchone() == (1,)
+    assert [s.name for s in spans()] == ["SELECT"]
