@@ -73,7 +73,9 @@ class BatchingProcessor(SpanProcessor):
         queue.append(span)
         if self._worker is None:
             self._start_worker()
-        if len(queue) >= self._max_batch:
+        if len(queue) >= self._max_batch and not self._wake.is_set():
+            # (set() takes a lock and notifies: while a busy app keeps the export thread
+            # waiting for the GIL, every span would pay for it again)
             self._wake.set()
 
     def _on_end_while_stopping(self, span):
