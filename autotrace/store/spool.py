@@ -51,26 +51,14 @@ def pack(spans):
              scope) = (span._name, span._context, span._parent, span._kind, span._start_time, span._end_time,
                        span._status, span._attributes, span._events, span._links, span._resource,
                        span._instrumentation_scope)
-            if status is _UNSET and not events and not links:
-                # The usual span, read without a Python call: a LeanSpan exists only when
-                # SpanContext's fields sit at known indexes (lean_tracer._LAYOUT_KNOWN).
-                resource_no = resource_numbers.get(id(resource))
-                if resource_no is None:
-                    resource_no = resource_numbers[id(resource)] = len(resources)
-                    resources.append(dict(resource.attributes) if resource is not None else {})
-                scope_no = scope_numbers.get(id(scope))
-                if scope_no is None:
-                    scope_no = scope_numbers[id(scope)] = len(scopes)
-                    scopes.append((scope.name, scope.version) if scope is not None else (None, None))
-                add((context[0], context[1], parent[1] if parent is not None else 0, name, kind._value_,
-                     start or 0, end or 0, 0, None, attributes, None, None, resource_no, scope_no))
-                continue
+            plain = status is _UNSET and not events and not links
         else:
             (name, context, parent, kind, start, end, status, attributes, events, links, resource,
              scope) = (span.name, span.context, span.parent, span.kind, span.start_time, span.end_time,
                        span.status, span.attributes, span.events, span.links, span.resource,
                        span.instrumentation_scope)
             attributes = dict(attributes) if attributes else {}
+            plain = False
         resource_no = resource_numbers.get(id(resource))
         if resource_no is None:
             resource_no = resource_numbers[id(resource)] = len(resources)
@@ -79,6 +67,12 @@ def pack(spans):
         if scope_no is None:
             scope_no = scope_numbers[id(scope)] = len(scopes)
             scopes.append((scope.name, scope.version) if scope is not None else (None, None))
+        if plain:
+            # The usual span of ours, read without a Python call: a LeanSpan exists only
+            # when SpanContext's fields sit at known indexes (lean_tracer._LAYOUT_KNOWN).
+            add((context[0], context[1], parent[1] if parent is not None else 0, name, kind._value_,
+                 start or 0, end or 0, 0, None, attributes, None, None, resource_no, scope_no))
+            continue
         # `_value_`: the enum member's own attribute; `.value` is a property that costs
         # ten times more, twice per span.
         add((context.trace_id, context.span_id, parent.span_id if parent is not None else 0,
