@@ -324,3 +324,34 @@ def test_the_parent_is_the_current_span_or_the_given_context():
     from opentelemetry.context import Context
     orphan = lean.start("orphan", SpanKind.CLIENT, {}, Context({SPAN_KEY: "not a span"}))
     assert orphan.parent is None and orphan.get_span_context().is_valid
+
+
+@pytest.mark.parametrize("extra", ["plain", "status", "event", "link", "root"])
+def test_the_store_inbox_packs_a_lean_span_as_the_sdk_span(extra):
+    # The packer reads a plain LeanSpan (unset status, no events or links) by index,
+    # the others through their properties: every kind must unpack to the SDK span's record.
+    from autotrace.store.spool import pack, unpack
+    lean, sdk, _ = _pair()
+    parent = None if extra == "root" else _parent(True, True)
+    links = [Link(SpanContext(0x77, 0x88, True), {"why": "batch"})] if extra == "link" else None
+    made = []
+    for tracer in (lean, sdk):
+        if tracer is lean:
+            span = lean.start("GET /items", SpanKind.SERVER, {"http.route": "/items", "server.port": 80}, parent,
+                              links)
+        else:
+            span = sdk.start_span("GET /items", context=parent, kind=SpanKind.SERVER, links=links,
+                                  attributes={"http.route": "/items", "server.port": 80})
+        if extra == "status":
+            span.set_status(Status(StatusCode.ERROR, "broken"))
+        if extra == "event":
+            span.add_event("retry", {"attempt": 2}, timestamp=123)
+        span.end()
+        made.append(span)
+    ours, theirs = (unpack(pack([span])[0])[2][0] for span in made)
+    # ids and times differ between the two spans; everything else must be the same
+    if parent is not None:
+        assert ours[0] == theirs[0] == 0x1234
+    assert ours[2] == theirs[2] == (0 if parent is None else 0x99)
+    assert ours[3:5] == theirs[3:5] and ours[7:] == theirs[7:]
+    assert isinstance(made[0], LeanSpan)
