@@ -51,13 +51,17 @@ class Interceptor:
     outer one traces). `needs_attribute` (a name): nothing to do unless the instance's
     `__dict__` holds it (the step that ends a span another step left there). Both are
     hints for plain-method patches, which then call the original at once; `before`
-    must still decline such calls itself, as a wrapt-wrapped target runs it anyway."""
+    must still decline such calls itself, as a wrapt-wrapped target runs it anyway.
+
+    `observes=True`: `before` only looks (names the request's span after its route) and
+    `after` / `failed` do nothing; a plain-method patch then runs `before`, contained,
+    and calls the original itself, without the guard's frames around it."""
 
     __slots__ = ("before", "after", "failed", "is_async", "rewrites", "accepts", "needs", "unless",
-                 "needs_attribute")
+                 "needs_attribute", "observes")
 
     def __init__(self, before, after, failed, is_async=False, rewrites=False, accepts=None, needs=None,
-                 unless=None, needs_attribute=None):
+                 unless=None, needs_attribute=None, observes=False):
         self.before = before
         self.after = after
         self.failed = failed
@@ -67,6 +71,7 @@ class Interceptor:
         self.needs = needs
         self.unless = unless
         self.needs_attribute = needs_attribute
+        self.observes = observes and not (is_async or rewrites)
 
 
 class Replacement:
@@ -281,6 +286,23 @@ def _plain_method(interceptor):
         if unless is not None or needs is not None:
             # (only now: context_var needs OpenTelemetry loaded, which these hints' keys imply)
             from autotrace.context_var import get_current
+
+        if interceptor.observes and needs is not None:
+            before = interceptor.before
+            _, suppressed = _suppression_check()
+
+            def method(self, *args, **kwargs):
+                current = get_current()
+                # the guard's checks, in its order, around `before` alone
+                if current.get(needs) is not None and switch.on and not current.get(suppressed):
+                    try:
+                        before(self, args, kwargs)
+                    except Exception as exc:
+                        switch.trip(exc)
+                if args or kwargs:
+                    return original(self, *args, **kwargs)
+                return original(self)   # (Flask's full_dispatch_request) a plain call is cheaper
+            return method
 
         if unless is not None:
             def method(self, *args, **kwargs):

@@ -322,7 +322,7 @@ def route(instrumentation, template):
             exchange.name_route(template(instance, args, kwargs))
         return None
 
-    return Interceptor(before, _result, _nothing, needs=_EXCHANGE_KEY)
+    return Interceptor(before, _result, _nothing, needs=_EXCHANGE_KEY, observes=True)
 
 
 def exception(instrumentation, exception):
@@ -336,7 +336,7 @@ def exception(instrumentation, exception):
                 exchange.fail(exc)
         return None
 
-    return Interceptor(before, _result, _nothing, needs=_EXCHANGE_KEY)
+    return Interceptor(before, _result, _nothing, needs=_EXCHANGE_KEY, observes=True)
 
 
 def wrap_app(app, interceptor, instrumentation):

@@ -207,6 +207,45 @@ def test_a_plain_method_that_needs_a_context_value_runs_only_when_it_is_there(ta
         patching.revert(applied)
 
 
+def test_an_observing_plain_method_runs_before_alone_and_contains_its_failure(target, capsys):
+    from opentelemetry import context as otel_context
+
+    key = otel_context.create_key("test-observes")
+    seen = []
+
+    def before(instance, args, kwargs):
+        if args == (5,):
+            raise RuntimeError("ours")
+        seen.append(args)
+
+    interceptor = patching.Interceptor(before, lambda state, result: result, lambda state, exc: None,
+                                       needs=key, observes=True)
+    spec = Instrumentation(name="t11", modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
+    applied = patching.apply(spec)
+    try:
+        client = target.Client()
+        assert client.call(2) == 4 and seen == []   # no value: the original alone
+        token = otel_context.attach(otel_context.set_value(key, "here"))
+        try:
+            assert client.call(3) == 6 and seen == [(3,)]
+            with pytest.raises(KeyError):   # the original's own exception, after `before` looked
+                client.call("raise")
+            assert seen == [(3,), ("raise",)]
+            suppressed = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
+            try:
+                assert client.call(4) == 8 and seen == [(3,), ("raise",)]   # suppressed: not observed
+            finally:
+                otel_context.detach(suppressed)
+            assert client.call(5) == 10   # `before` fails: the app's call goes on; the patch turns off
+            assert client.call(6) == 12 and seen == [(3,), ("raise",)]
+        finally:
+            otel_context.detach(token)
+        assert capsys.readouterr().err.count("instrumentation 't11' disabled") == 1
+    finally:
+        patching.revert(applied)
+
+
 def test_a_plain_method_unless_a_context_value_skips_the_interceptor_while_it_is_set(target):
     from opentelemetry import context as otel_context
 
