@@ -20,7 +20,8 @@ the `use_span` context manager it entered, which detached it at once.)
    `parentbased_always_on`: the WSGI app called with a prepared environ; bare is the same
    script without autotrace.
 
-Each measurement runs in a fresh interpreter so bare and instrumented never mix. Times
+Each measurement runs in a fresh interpreter so bare and instrumented never mix; the
+two alternate, and the added cost is the median of the paired differences. Times
 are CPU time of the process (time.process_time_ns: all its threads), not wall time:
 on a shared 2-core machine wall time mostly measured the other tenants."""
 
@@ -142,6 +143,16 @@ def measure(code, instrumented, env, key="ns", extra=()):
     return json.loads(result.stdout.strip().splitlines()[-1])[key] / 1000.0
 
 
+def interleaved(bare, traced, runs):
+    """(median bare, median instrumented, median of the paired differences), the two
+    measured alternately: on a shared machine a noisy minute then hits both sides of a
+    pair, where one block of bare runs followed by one of instrumented runs could put
+    it all on one side (this machine's noise comes in spells)."""
+    pairs = [(bare(), traced()) for _ in range(runs)]
+    return (median([b for b, _ in pairs]), median([t for _, t in pairs]),
+            median([t - b for b, t in pairs]))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
@@ -152,29 +163,27 @@ def main():
 
     rows = []
     unpatched = dict(env, AUTOTRACE_INSTRUMENT_FUTURES="false", AUTOTRACE_INSTRUMENT_THREADING="false")
-    bare = median([measure(SUBMIT, False, unpatched, "submit_ns") for _ in range(options.runs)])
-    traced = median([measure(SUBMIT, True, env, "submit_ns") for _ in range(options.runs)])
-    rows.append(("ThreadPoolExecutor.submit alone (caller side)", bare, traced, 3.0))
+    rows.append(("ThreadPoolExecutor.submit alone (caller side)", *interleaved(
+        lambda: measure(SUBMIT, False, unpatched, "submit_ns"), lambda: measure(SUBMIT, True, env, "submit_ns"),
+        options.runs), 3.0))
     for label, code, run_env, bare_env, budget in (
             ("ThreadPoolExecutor submit + run of a no-op task", SUBMIT, env, unpatched, 3.0),
             ("sqlite3 execute('SELECT 1'), OTEL_TRACES_SAMPLER=always_off", SAMPLED_OUT, sampled_out,
              sampled_out, 5.0)):
-        bare = median([measure(code, False, bare_env) for _ in range(options.runs)])
-        traced = median([measure(code, True, run_env) for _ in range(options.runs)])
-        rows.append((label, bare, traced, budget))
+        rows.append((label, *interleaved(lambda: measure(code, False, bare_env), lambda: measure(code, True, run_env),
+                                         options.runs), budget))
     # Flask: the WSGI app called directly with a prepared environ; bare = no autotrace.
     pb = dict(env, OTEL_TRACES_SAMPLER="parentbased_always_on")
     for label, run_env, extra in (("Flask request, OTEL_TRACES_SAMPLER=always_off", sampled_out, ()),
                                   ("Flask request, parentbased_always_on, caller's flag 0", pb,
                                    (UNSAMPLED_PARENT,))):
-        bare = median([measure(FLASK, False, run_env, extra=extra) for _ in range(options.runs)])
-        traced = median([measure(FLASK, True, run_env, extra=extra) for _ in range(options.runs)])
-        rows.append((label, bare, traced, 5.0))
+        rows.append((label, *interleaved(lambda: measure(FLASK, False, run_env, extra=extra),
+                                         lambda: measure(FLASK, True, run_env, extra=extra), options.runs), 5.0))
 
     print("machine: " + machine())
-    print("median of %d runs (each the median of 7 rounds), us per operation" % options.runs)
-    for label, bare, traced, budget in rows:
-        added = traced - bare
+    print("%d runs of bare and instrumented, alternating (each the median of 7 rounds), us per operation; "
+          "added = median of the %d paired differences" % (options.runs, options.runs))
+    for label, bare, traced, added, budget in rows:
         print("%-62s bare %6.2f  instrumented %6.2f  added %+6.2f  (budget +%.0f: %s)"
               % (label, bare, traced, added, budget, "met" if added <= budget else "MISSED"))
 
