@@ -194,7 +194,8 @@ def main():
         modes.append(("bare, in the opentelemetry venv", [options.otel_python], "bare", otel_env))
     try:
         print("machine: " + machine())
-        print("GET %s, keep-alive; median over %d fresh processes of the fastest of 7 rounds x %d calls"
+        print("GET %s, keep-alive; median over %d fresh processes of the fastest of 7 rounds x %d calls "
+              "(added: median of the per-run differences, modes interleaved)"
               % (url, options.runs, options.calls))
         for client_name in ("requests", "httpx"):
             samples = {label: [] for label, _, _, _ in modes}
@@ -204,12 +205,14 @@ def main():
                     samples[label].append(measure_all(command, mode_env))
             print("%s:%s wall time | CPU time of the client process" % (client_name, " " * (50 - len(client_name))))
             for key, unit in (("ns_per_call", "wall"), ("cpu_ns_per_call", "cpu")):
-                results = {label: median([sample[key] for sample in values]) for label, values in samples.items()}
-                bare = results["bare"]
-                for label, value in results.items():
-                    base = results["bare, in the opentelemetry venv"] if label.startswith("opentelemetry") else bare
-                    added = "" if label.startswith("bare") else "  (%+.1f us)" % ((value - base) / 1000)
-                    print("  %-4s %-42s %8.1f us/request%s" % (unit, label, value / 1000, added))
+                for label, values in samples.items():
+                    base = "bare, in the opentelemetry venv" if label.startswith("opentelemetry") else "bare"
+                    # added: the median of the per-run differences (the modes of a run are
+                    # measured back to back, so a noisy spell hits both sides of a pair)
+                    added = median([sample[key] - base_sample[key] for sample, base_sample in zip(values, samples[base])])
+                    note = "" if label.startswith("bare") else "  (%+.1f us)" % (added / 1000)
+                    value = median([sample[key] for sample in values])
+                    print("  %-4s %-42s %8.1f us/request%s" % (unit, label, value / 1000, note))
         path_only = median([measure([sys.executable, "-c", PATH_ONLY, url, "sdk-span"], no_export)
                             for _ in range(options.runs)])
         print("our path alone (httpx describe, span, inject, response, end; no network, exporter none): "

@@ -426,7 +426,7 @@ def in_process(setup):
     options = setup.options
     print("\n## In process, per request (no network): median of %d fresh interpreters x median of 5 rounds x %d "
           "requests, after 500 warm-up requests; us per request, wall time and the process's CPU time (all "
-          "threads, the exporter's too)" % (options.runs, options.requests))
+          "threads, the exporter's too); added = median of the per-run differences from bare (modes interleaved)" % (options.runs, options.requests))
     print("Flask: the WSGI app called directly with a prepared environ; FastAPI: the ASGI app as uvicorn's "
           "Config.load() builds it, called directly, one event loop. %s" % load())
     results = {}
@@ -442,17 +442,24 @@ def in_process(setup):
                 got = child_json(command, dict(make_env(), OTEL_BSP_MAX_QUEUE_SIZE="100000"), setup.folder)
                 samples[label].append(got["ns_per_request"] / 1000)
                 cpu[label].append(got["cpu_ns_per_request"] / 1000)
-        wall = {label: median(values) for label, values in samples.items()}
-        cpu = {label: median(values) for label, values in cpu.items()}
-        results[framework] = (wall, cpu)
+        # Added = median over the runs of (mode - its bare) within the same run: the modes of
+        # one run are measured back to back, so a noisy spell of the machine hits both.
+        wall_runs, cpu_runs = samples, cpu
+        wall = {label: median(values) for label, values in wall_runs.items()}
+        cpu = {label: median(values) for label, values in cpu_runs.items()}
+        wall_added, cpu_added = {}, {}
+        for label, _, _ in modes:
+            base = "bare, opentelemetry venv" if label.startswith("opentelemetry") else "bare"
+            wall_added[label] = median([a - b for a, b in zip(wall_runs[label], wall_runs[base])])
+            cpu_added[label] = median([a - b for a, b in zip(cpu_runs[label], cpu_runs[base])])
+        results[framework] = (wall, cpu, wall_added, cpu_added)
         print("%s:                                                    wall (added)        [min, max]      "
               "process CPU (added)" % framework)
         for label, _, _ in modes:
-            base = "bare, opentelemetry venv" if label.startswith("opentelemetry") else "bare"
-            added = "" if label.startswith("bare") else "(%+.1f)" % (wall[label] - wall[base])
-            cpu_added = "" if label.startswith("bare") else "(%+.1f)" % (cpu[label] - cpu[base])
-            spread = "[%.1f, %.1f]" % (min(samples[label]), max(samples[label]))
-            print("  %-52s %7.1f %-10s %-16s %7.1f %s" % (label, wall[label], added, spread, cpu[label], cpu_added))
+            added = "" if label.startswith("bare") else "(%+.1f)" % wall_added[label]
+            added_cpu = "" if label.startswith("bare") else "(%+.1f)" % cpu_added[label]
+            spread = "[%.1f, %.1f]" % (min(wall_runs[label]), max(wall_runs[label]))
+            print("  %-52s %7.1f %-10s %-16s %7.1f %s" % (label, wall[label], added, spread, cpu[label], added_cpu))
     print(load())
     return results
 
