@@ -175,15 +175,20 @@ def test_a_failing_rewrite_keeps_the_apps_arguments(target, capsys):
         patching.revert(applied)
 
 
+def _apply_plain_patch(name, interceptor):
+    """Client.call patched as a plain method by `interceptor`; returns what to revert."""
+    spec = Instrumentation(name=name, modules=("patch_target",), distribution="", supported="",
+                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
+    return patching.apply(spec)
+
+
 def _apply_plain_recording_patch(name, **hint):
     """Client.call patched as a plain method by an interceptor that records the args of
-    each call it handles; `hint` is the Interceptor's needs= or unless=."""
+    each call it handles; `hint` is the Interceptor's needs=, unless= or needs_attribute=."""
     calls = []
     interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
                                        lambda state, result: result, lambda state, exc: None, **hint)
-    spec = Instrumentation(name=name, modules=("patch_target",), distribution="", supported="",
-                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
-    return calls, patching.apply(spec)
+    return calls, _apply_plain_patch(name, interceptor)
 
 
 def test_a_plain_method_that_needs_a_context_value_runs_only_when_it_is_there(target):
@@ -218,11 +223,8 @@ def test_an_observing_plain_method_runs_before_alone_and_contains_its_failure(ta
             raise RuntimeError("ours")
         seen.append(args)
 
-    interceptor = patching.Interceptor(before, lambda state, result: result, lambda state, exc: None,
-                                       needs=key, observes=True)
-    spec = Instrumentation(name="t11", modules=("patch_target",), distribution="", supported="",
-                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
-    applied = patching.apply(spec)
+    applied = _apply_plain_patch("t11", patching.Interceptor(
+        before, lambda state, result: result, lambda state, exc: None, needs=key, observes=True))
     try:
         client = target.Client()
         assert client.call(2) == 4 and seen == []   # no value: the original alone
@@ -267,13 +269,7 @@ def test_a_plain_method_unless_a_context_value_skips_the_interceptor_while_it_is
 
 
 def test_a_plain_method_that_needs_an_instance_attribute_runs_only_when_it_is_there(target):
-    calls = []
-    interceptor = patching.Interceptor(lambda instance, args, kwargs: calls.append(args) or "state",
-                                       lambda state, result: result, lambda state, exc: None,
-                                       needs_attribute="_pending")
-    spec = Instrumentation(name="t10", modules=("patch_target",), distribution="", supported="",
-                           patches=[Patch("patch_target", "Client.call", _Builder(interceptor), plain=True)])
-    applied = patching.apply(spec)
+    calls, applied = _apply_plain_recording_patch("t10", needs_attribute="_pending")
     try:
         client = target.Client()
         assert client.call(2) == 4 and calls == []   # not there: the original alone
