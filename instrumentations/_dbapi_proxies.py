@@ -11,9 +11,9 @@ from operator import attrgetter
 
 import wrapt
 
+from autotrace import tracing as _tracing
 from autotrace.instrumentations._dbapi import execute, first_argument
 from autotrace.patching import Interceptor, guard
-from autotrace import tracing as _tracing
 
 __all__ = ["connect"]
 

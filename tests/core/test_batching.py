@@ -189,7 +189,7 @@ def test_a_busy_app_is_never_given_idle_work():
     # The store indexes in idle time (~45 us of CPU per span): offering that work while
     # spans keep coming starved the app and filled the queue under load.
     exporter = IdleWatchingExporter()
-    processor = BatchingProcessor("test", lambda: exporter, max_queue=100000, max_batch=8, delay_s=0.5)
+    processor = BatchingProcessor("test", lambda: exporter, max_queue=100000, max_batch=8, delay_s=1.0)
     tracer = _provider(processor)
     deadline = time.monotonic() + 1.5
     ended = 0
@@ -201,6 +201,6 @@ def test_a_busy_app_is_never_given_idle_work():
     assert processor.force_flush(5000)
     assert len(exporter.spans) == ended
     assert exporter.idle_calls == 0
-    time.sleep(1.2)   # now a whole delay passes without a span: that is idle
+    time.sleep(2.2)   # now a whole delay passes without a span: that is idle
     assert exporter.idle_calls >= 1
     processor.shutdown()

@@ -101,17 +101,27 @@ def _drop_rule(monkeypatch, **env):
     monkeypatch.setattr(tracing, "_leaf_drop_rule", LeafDropRule(Settings.from_env(env)))
 
 
+class _NoTracedPath(dict):
+    def __getitem__(self, method):
+        raise AssertionError("the traced path was entered for %s" % method)
+
+
 def test_a_sampled_out_query_goes_straight_to_the_driver(db, spans, monkeypatch):
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
     _drop_rule(monkeypatch)   # parentbased_always_on: an unsampled parent drops its children
     unsampled = NonRecordingSpan(SpanContext(0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(0)))
-    with trace.use_span(unsampled):
-        cursor = db.cursor()
-        assert cursor.execute("INSERT INTO users (email) VALUES (?)", ("dropped@x",)) is cursor
-        assert db.execute("SELECT email FROM users").fetchall() == [("dropped@x",)]
-        with pytest.raises(sqlite3.IntegrityError):   # the driver's own error, unchanged
-            cursor.execute("INSERT INTO users (email) VALUES ('dropped@x')")
+    cursor = db.cursor()
+    traced_calls = cursor._self_calls
+    cursor._self_calls = db._self_calls = _NoTracedPath()   # the traced path must not be entered
+    try:
+        with trace.use_span(unsampled):
+            assert cursor.execute("INSERT INTO users (email) VALUES (?)", ("dropped@x",)) is cursor
+            assert db.execute("SELECT email FROM users").fetchall() == [("dropped@x",)]
+            with pytest.raises(sqlite3.IntegrityError):   # the driver's own error, unchanged
+                cursor.execute("INSERT INTO users (email) VALUES ('dropped@x')")
+    finally:
+        cursor._self_calls = db._self_calls = traced_calls
     assert spans() == []
     sampled = NonRecordingSpan(SpanContext(0x1234, 0x9abc, is_remote=True, trace_flags=TraceFlags(1)))
     with trace.use_span(sampled):
